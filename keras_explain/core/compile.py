@@ -1,0 +1,41 @@
+"""The one compile helper: a tf.function traced once per input signature.
+
+Every argument is a (nested structure of) tensors whose first dimension is the
+batch. The function is traced with that dimension set to None, so a second
+call, a new batch size or the shorter last batch all reuse the same graph.
+"""
+
+import tensorflow as tf
+
+
+def _relaxed_spec(value):
+    value = tf.convert_to_tensor(value)
+    return tf.TensorSpec((None,) + tuple(value.shape[1:]), value.dtype)
+
+
+class CompiledStep:
+    """A Python step function compiled with a None batch dimension.
+
+    Args:
+        fn: callable `fn(kind, tensors)` where `kind` is a Python string chosen
+            by the caller (each kind is traced once) and `tensors` a dict of
+            batched tensors.
+        run_eagerly: run `fn` as plain Python, for debugging. Defaults to False.
+    """
+
+    def __init__(self, fn, run_eagerly=False):
+        self._fn = fn
+        self.run_eagerly = bool(run_eagerly)
+        self._function = tf.function(fn, autograph=False)
+
+    def __call__(self, kind, tensors):
+        if self.run_eagerly:
+            return self._fn(kind, tensors)
+        specs = tf.nest.map_structure(_relaxed_spec, tensors)
+        concrete = self._function.get_concrete_function(kind, specs)
+        return concrete(kind, tensors)
+
+    @property
+    def trace_count(self):
+        """How many times the step has been traced (one per kind and input signature)."""
+        return self._function.experimental_get_tracing_count()

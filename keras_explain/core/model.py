@@ -1,0 +1,225 @@
+"""What the package needs to know about a Keras model, in one place.
+
+Checks the backend and the model, reads its input signature when it has one,
+and turns a (possibly multi-output) model into a function from a batch of
+inputs to a (B, K) float32 tensor of the explained output.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_explain.core.validation import describe
+
+
+def require_tensorflow_backend():
+    """Raise a RuntimeError unless Keras runs on the TensorFlow backend."""
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise RuntimeError(
+            f"keras_explain needs the TensorFlow backend of Keras, but Keras is "
+            f"running on {backend!r}. Set the environment variable "
+            f"KERAS_BACKEND=tensorflow before importing keras."
+        )
+
+
+def check_model(model):
+    """Check that `model` is a Keras 3 model (or layer) we can call."""
+    require_tensorflow_backend()
+    if not isinstance(model, keras.layers.Layer):
+        module = type(model).__module__ or ""
+        if module.startswith(("tf_keras", "tensorflow.python.keras")) or (
+            module.startswith("keras.") and not module.startswith("keras.src")
+        ):
+            raise ValueError(
+                f"model: expected a Keras 3 model (keras.Model), received a "
+                f"{type(model).__name__} from {module!r}, which is Keras 2; load or "
+                f"build the model with Keras 3."
+            )
+        raise ValueError(f"model: expected a Keras 3 model (keras.Model), received {describe(model)}.")
+    return model
+
+
+def _model_inputs(model):
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return None
+    return list(inputs) if inputs else None
+
+
+def input_shape(model):
+    """The model's single input shape with batch dimension, or None if unknown."""
+    inputs = _model_inputs(model)
+    if inputs is None:
+        return None
+    if len(inputs) != 1:
+        raise ValueError(
+            f"model: expected a model with a single input, received a model with "
+            f"{len(inputs)} inputs ({', '.join(str(getattr(i, 'name', i)) for i in inputs)})."
+        )
+    return tuple(None if d is None else int(d) for d in inputs[0].shape)
+
+
+def input_dtype(model):
+    """The dtype the model's input expects (float32 when unknown)."""
+    inputs = _model_inputs(model)
+    if inputs:
+        dtype = tf.as_dtype(inputs[0].dtype)
+        if dtype.is_floating:
+            return dtype
+    return tf.float32
+
+
+def output_names(model):
+    """Names of the model's outputs when it has several, else an empty list."""
+    try:
+        names = list(model.output_names)
+    except (AttributeError, ValueError):
+        return []
+    return names if len(names) > 1 else []
+
+
+def check_output(model, output):
+    """Validate the `output=` argument against what the model declares."""
+    if output is None:
+        return None
+    if isinstance(output, bool) or not isinstance(output, (int, np.integer, str)):
+        raise ValueError(
+            f"output: expected an output index (int) or name (str), received {describe(output)}."
+        )
+    names = output_names(model)
+    if isinstance(output, str) and names and output not in names:
+        raise ValueError(
+            f"output: expected one of the model's output names "
+            f"{', '.join(repr(n) for n in names)}, received {output!r}."
+        )
+    if isinstance(output, (int, np.integer)) and names and not 0 <= output < len(names):
+        raise ValueError(
+            f"output: expected an output index between 0 and {len(names) - 1}, "
+            f"received {int(output)}."
+        )
+    return int(output) if isinstance(output, (int, np.integer)) else output
+
+
+def select_output(outputs, output, names=()):
+    """Pick one output of a model call and shape it as (B, K).
+
+    Args:
+        outputs: what the model returned: a tensor, a list/tuple or a dict.
+        output: None, an index or a name.
+        names: the model's output names, to resolve a name against a list.
+
+    Returns:
+        A float32 tensor of shape (B, K).
+
+    Raises:
+        ValueError: if the output cannot be found or is not (B,) or (B, K).
+    """
+    if isinstance(outputs, dict):
+        keys = list(outputs)
+        if output is None:
+            if len(keys) != 1:
+                raise ValueError(
+                    f"output: the model returns several outputs ({', '.join(map(repr, keys))}); "
+                    f"expected output= one of them, received None."
+                )
+            output = keys[0]
+        if isinstance(output, int):
+            if not 0 <= output < len(keys):
+                raise ValueError(
+                    f"output: expected an output index between 0 and {len(keys) - 1}, "
+                    f"received {output}."
+                )
+            output = keys[output]
+        if output not in outputs:
+            raise ValueError(
+                f"output: expected one of the model's output names "
+                f"{', '.join(map(repr, keys))}, received {output!r}."
+            )
+        tensor = outputs[output]
+    elif isinstance(outputs, (list, tuple)):
+        if output is None:
+            if len(outputs) != 1:
+                raise ValueError(
+                    f"output: the model returns {len(outputs)} outputs; expected output= "
+                    f"an index or a name, received None."
+                )
+            output = 0
+        if isinstance(output, str):
+            if output not in list(names):
+                raise ValueError(
+                    f"output: expected one of the model's output names "
+                    f"{', '.join(map(repr, names))}, received {output!r}."
+                )
+            output = list(names).index(output)
+        if not 0 <= output < len(outputs):
+            raise ValueError(
+                f"output: expected an output index between 0 and {len(outputs) - 1}, "
+                f"received {output}."
+            )
+        tensor = outputs[output]
+    else:
+        if output not in (None, 0):
+            raise ValueError(
+                f"output: the model has a single output; expected None or 0, received {output!r}."
+            )
+        tensor = outputs
+    tensor = tf.convert_to_tensor(tensor)
+    if tensor.shape.rank == 1:
+        tensor = tensor[:, None]
+    if tensor.shape.rank != 2:
+        raise ValueError(
+            f"output: expected the explained output to have shape (N,) or (N, K), "
+            f"received shape {tuple(tensor.shape)}; wrap the model so that it returns "
+            f"one score per output."
+        )
+    return tf.cast(tensor, tf.float32)
+
+
+def static_output_size(model, output):
+    """Number of columns K of the explained output when the model declares it."""
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):
+        return None
+    if not outputs:
+        return None
+    if output is None:
+        if len(outputs) != 1:
+            return None
+        index = 0
+    elif isinstance(output, str):
+        names = output_names(model)
+        if output not in names:
+            return None
+        index = names.index(output)
+    else:
+        index = int(output)
+    if not 0 <= index < len(outputs):
+        return None
+    shape = outputs[index].shape
+    if len(shape) == 1:
+        return 1
+    if len(shape) == 2 and shape[1] is not None:
+        return int(shape[1])
+    return None
+
+
+class ModelFunction:
+    """Call a Keras model in inference mode and return the explained (B, K) output."""
+
+    def __init__(self, model, output=None):
+        self.model = check_model(model)
+        self.output = check_output(model, output)
+        self.names = output_names(model)
+        self.input_shape = input_shape(model)
+        self.input_dtype = input_dtype(model)
+
+    def __call__(self, x):
+        outputs = self.model(tf.cast(x, self.input_dtype), training=False)
+        return select_output(outputs, self.output, self.names)
+
+    def output_size(self):
+        """K when the model declares it statically, else None."""
+        return static_output_size(self.model, self.output)

@@ -1,0 +1,196 @@
+"""`Explanation`: the one result type every explainer returns."""
+
+import json
+import os
+
+import numpy as np
+
+from keras_explain.core.validation import check_choice, fail
+
+_FORMAT = "keras_explain.Explanation"
+_FORMAT_VERSION = 1
+_CORE_ARRAYS = ("attributions", "inputs", "targets", "predictions")
+_REDUCTIONS = ("sum", "mean", "abs", "max_abs", "l2")
+
+
+def jsonable(value):
+    """A JSON-safe copy of a config value; arrays become a short description."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        if value.size == 1:
+            return jsonable(value.reshape(()).item())
+        return {"array_shape": list(value.shape), "dtype": str(value.dtype)}
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+class Explanation:
+    """Attributions for a batch of inputs, with everything needed to read them.
+
+    Args:
+        attributions: np.ndarray. Shape (N, ...) like the inputs for gradient
+            and SHAP methods, (N, H, W) for Grad-CAM and LIME images,
+            (N, n_features) for tables.
+        inputs: np.ndarray (N, ...), the explained inputs.
+        targets: np.ndarray int (N,), the explained output index per input.
+        predictions: np.ndarray (N, K), the model's outputs at the inputs.
+        method: str, the registered method name.
+        config: dict of JSON-safe settings of the explainer. Defaults to {}.
+        **extras: method-specific results, each an array with a leading N
+            dimension or a JSON-safe value, readable as attributes
+            (`e.completeness_gap`, `e.segments`, ...).
+
+    Example:
+
+    ```python
+    e = kx.GradientSaliency(model).explain(x)
+    e.attributions.shape == x.shape
+    e.save("saliency.npz")
+    same = kx.Explanation.load("saliency.npz")
+    ```
+    """
+
+    def __init__(self, attributions, inputs, targets, predictions, method, config=None, **extras):
+        self.attributions = np.asarray(attributions)
+        self.inputs = np.asarray(inputs)
+        self.targets = np.asarray(targets, dtype=np.int64)
+        self.predictions = np.asarray(predictions)
+        self.method = str(method)
+        self.config = jsonable(dict(config or {}))
+        self.extras = dict(extras)
+
+    def __getattr__(self, name):
+        extras = self.__dict__.get("extras", {})
+        if name in extras:
+            return extras[name]
+        raise AttributeError(
+            f"{type(self).__name__!s} of method {self.__dict__.get('method')!r} has no "
+            f"attribute {name!r}; its extras are {sorted(extras)}"
+        )
+
+    def __len__(self):
+        return len(self.attributions)
+
+    def __repr__(self):
+        extras = ", ".join(sorted(self.extras))
+        return (
+            f"Explanation(method={self.method!r}, n={len(self)}, "
+            f"attributions={self.attributions.shape}, extras=[{extras}])"
+        )
+
+    # -- views -------------------------------------------------------------
+
+    def heatmap(self, reduce="sum", channel_axis=-1):
+        """One value per pixel: attributions reduced over channels to (N, H, W).
+
+        Args:
+            reduce: how channels combine: "sum" (keeps sign and completeness),
+                "mean", "abs" (sum of absolute values), "max_abs" or "l2".
+                Defaults to "sum".
+            channel_axis: the channel axis of (N, H, W, C) attributions.
+                Defaults to -1 (channels last).
+
+        Returns:
+            np.ndarray (N, H, W). Attributions that already are (N, H, W)
+            (Grad-CAM, LIME) are returned unchanged.
+
+        Raises:
+            ValueError: for attributions that are not images.
+        """
+        check_choice("reduce", reduce, _REDUCTIONS)
+        a = self.attributions
+        if a.ndim == 3:
+            return a
+        if a.ndim != 4:
+            raise ValueError(
+                f"heatmap: expected image attributions of shape (N, H, W, C) or (N, H, W), "
+                f"received shape {a.shape}; use e.attributions directly for tables."
+            )
+        if reduce == "sum":
+            return a.sum(axis=channel_axis)
+        if reduce == "mean":
+            return a.mean(axis=channel_axis)
+        if reduce == "abs":
+            return np.abs(a).sum(axis=channel_axis)
+        if reduce == "max_abs":
+            return np.abs(a).max(axis=channel_axis)
+        return np.sqrt((a.astype(np.float64) ** 2).sum(axis=channel_axis)).astype(a.dtype)
+
+    def plot(self, indices=None, reduce="sum", max_samples=8, save=None, **kwargs):
+        """Draw inputs, heatmaps and overlays (or bar charts for tables).
+
+        Args:
+            indices: which inputs to draw. Defaults to the first `max_samples`.
+            reduce: channel reduction for images, as in `heatmap()`.
+            max_samples: limit when `indices` is None. Defaults to 8.
+            save: optional file path; the figure is written there (PNG, PDF, SVG).
+            **kwargs: passed to `keras_explain.viz.plot_explanation`.
+
+        Returns:
+            matplotlib.figure.Figure.
+        """
+        from keras_explain import viz
+
+        return viz.plot_explanation(
+            self, indices=indices, reduce=reduce, max_samples=max_samples, save=save, **kwargs
+        )
+
+    # -- files -------------------------------------------------------------
+
+    def save(self, path):
+        """Write the explanation to one `.npz` file (arrays plus JSON metadata).
+
+        Args:
+            path: file path; ".npz" is appended when missing.
+
+        Returns:
+            The path written.
+        """
+        path = os.fspath(path)
+        if not path.endswith(".npz"):
+            path += ".npz"
+        arrays = {name: getattr(self, name) for name in _CORE_ARRAYS}
+        meta_extras, array_extras = {}, []
+        for key, value in self.extras.items():
+            if isinstance(value, np.ndarray):
+                arrays["extra." + key] = value
+                array_extras.append(key)
+            else:
+                meta_extras[key] = jsonable(value)
+        meta = {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "method": self.method,
+            "config": self.config,
+            "extras": meta_extras,
+            "array_extras": array_extras,
+        }
+        arrays["meta.json"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+        with open(path, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path):
+        """Read an explanation written by `save()`.
+
+        Raises:
+            ValueError: if the file is not a saved Explanation.
+        """
+        with np.load(os.fspath(path), allow_pickle=False) as data:
+            if "meta.json" not in data.files:
+                fail("path", "a file written by Explanation.save()", os.fspath(path))
+            meta = json.loads(bytes(data["meta.json"]).decode("utf-8"))
+            if meta.get("format") != _FORMAT:
+                fail("path", "a file written by Explanation.save()", os.fspath(path))
+            core = {name: data[name] for name in _CORE_ARRAYS}
+            extras = dict(meta["extras"])
+            for key in meta["array_extras"]:
+                extras[key] = data["extra." + key]
+        return cls(method=meta["method"], config=meta["config"], **core, **extras)

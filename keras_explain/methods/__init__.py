@@ -1,0 +1,6 @@
+"""One module per family of methods; importing it registers the methods."""
+
+from keras_explain.methods.gradcam import GradCAM
+from keras_explain.methods.gradients import GradientSaliency, IntegratedGradients, SmoothGrad
+
+__all__ = ["GradCAM", "GradientSaliency", "IntegratedGradients", "SmoothGrad"]

@@ -1,0 +1,245 @@
+"""Pictures of explanations: colour maps, overlays and figures.
+
+Signed maps use a diverging colour map centred on 0 (blue negative, red
+positive); magnitudes use a sequential one. Figures are built without pyplot,
+so they work headless and never pop up windows; pass `save=` to write a file.
+"""
+
+import numpy as np
+
+from keras_explain.core.validation import check_float, describe, fail
+
+DIVERGING = "RdBu_r"
+SEQUENTIAL = "inferno"
+
+
+def to_rgb_uint8(image):
+    """An image as RGB uint8 (H, W, 3).
+
+    Args:
+        image: (H, W), (H, W, 1) or (H, W, 3). uint8 is kept; floats in [0, 1]
+            are scaled by 255, floats in [0, 255] are kept, any other range is
+            stretched to [0, 255].
+
+    Returns:
+        np.ndarray uint8 (H, W, 3).
+    """
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] != 3):
+        fail("image", "an image of shape (H, W), (H, W, 1) or (H, W, 3)", image)
+    if image.dtype != np.uint8:
+        image = image.astype(np.float64)
+        low, high = float(image.min()), float(image.max())
+        if low >= 0.0 and high <= 1.0:
+            image = image * 255.0
+        elif not (low >= 0.0 and high <= 255.0):
+            image = (image - low) / ((high - low) or 1.0) * 255.0
+        image = np.clip(np.round(image), 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=-1)
+    return image
+
+
+def color_limits(heatmap, symmetric=None, clip_percentile=99.5):
+    """(vmin, vmax, symmetric) for a heatmap.
+
+    Args:
+        heatmap: array of values.
+        symmetric: centre the scale on 0; None decides from the data (True
+            when it holds negative values).
+        clip_percentile: values beyond this percentile of |heatmap| saturate,
+            so one extreme pixel does not wash out the rest. Defaults to 99.5.
+    """
+    heatmap = np.asarray(heatmap, dtype=np.float64)
+    check_float("clip_percentile", clip_percentile, minimum=0.0, maximum=100.0, strict_minimum=True)
+    if symmetric is None:
+        symmetric = bool(np.any(heatmap < 0))
+    if symmetric:
+        limit = float(np.percentile(np.abs(heatmap), clip_percentile)) or 1.0
+        return -limit, limit, True
+    low = float(heatmap.min()) if heatmap.size else 0.0
+    high = float(np.percentile(heatmap, clip_percentile)) if heatmap.size else 1.0
+    if high <= low:
+        high = low + 1.0
+    return low, high, False
+
+
+def colorize(heatmap, cmap=None, symmetric=None, clip_percentile=99.5):
+    """Map a 2-D heatmap to RGB floats in [0, 1] (H, W, 3)."""
+    import matplotlib
+
+    heatmap = np.asarray(heatmap, dtype=np.float64)
+    if heatmap.ndim != 2:
+        fail("heatmap", "a 2-D map (H, W)", heatmap)
+    vmin, vmax, symmetric = color_limits(heatmap, symmetric, clip_percentile)
+    cmap = matplotlib.colormaps[cmap or (DIVERGING if symmetric else SEQUENTIAL)]
+    scaled = np.clip((heatmap - vmin) / (vmax - vmin), 0.0, 1.0)
+    return cmap(scaled)[..., :3]
+
+
+def overlay(image, heatmap, alpha=0.5, cmap=None, symmetric=None, clip_percentile=99.5):
+    """Blend a coloured heatmap over an image.
+
+    Args:
+        image: (H, W), (H, W, 1) or (H, W, 3), any numeric range (see
+            `to_rgb_uint8`).
+        heatmap: (h, w) map; resized to (H, W) when its size differs.
+        alpha: heatmap opacity in [0, 1]. Defaults to 0.5.
+        cmap: matplotlib colour map name. Defaults to "RdBu_r" for signed maps
+            and "inferno" for magnitudes.
+        symmetric: centre colours on 0; None decides from the data.
+        clip_percentile: saturation percentile. Defaults to 99.5.
+
+    Returns:
+        np.ndarray uint8 (H, W, 3).
+
+    Example:
+
+    ```python
+    rgb = kx.viz.overlay(x[0], e.heatmap()[0])
+    ```
+    """
+    alpha = check_float("alpha", alpha, minimum=0.0, maximum=1.0)
+    base = to_rgb_uint8(image).astype(np.float64) / 255.0
+    heatmap = np.asarray(heatmap, dtype=np.float64)
+    if heatmap.ndim != 2:
+        fail("heatmap", "a 2-D map (h, w)", heatmap)
+    if heatmap.shape != base.shape[:2]:
+        from skimage.transform import resize
+
+        heatmap = resize(heatmap, base.shape[:2], order=1, mode="edge", anti_aliasing=False)
+    colours = colorize(heatmap, cmap, symmetric, clip_percentile)
+    blended = (1.0 - alpha) * base + alpha * colours
+    return np.clip(np.round(blended * 255.0), 0, 255).astype(np.uint8)
+
+
+def save_image(path, rgb):
+    """Write an RGB uint8 array (H, W, 3) as a PNG file and return the path."""
+    import matplotlib.image
+
+    matplotlib.image.imsave(path, np.asarray(rgb))
+    return path
+
+
+def _figure(width, height):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _indices(explanation, indices, max_samples):
+    count = len(explanation)
+    if indices is None:
+        return list(range(min(count, max_samples)))
+    indices = [int(i) for i in np.atleast_1d(indices)]
+    for i in indices:
+        if not -count <= i < count:
+            fail("indices", f"indices between 0 and {count - 1}", i)
+    return indices
+
+
+def _title(explanation, i):
+    target = int(explanation.targets[i])
+    score = float(explanation.predictions[i, target]) if explanation.predictions.ndim == 2 else None
+    text = f"#{i} target {target}"
+    return text if score is None else f"{text} ({score:.3g})"
+
+
+def plot_explanation(
+    explanation,
+    indices=None,
+    reduce="sum",
+    max_samples=8,
+    save=None,
+    cmap=None,
+    clip_percentile=99.5,
+    alpha=0.5,
+    feature_names=None,
+    top_k=10,
+):
+    """A figure of an explanation: per sample, the input, the map and the overlay.
+
+    Image explanations get three panels per sample (input, heatmap with a
+    colour bar, overlay). Tabular explanations (N, n_features) get a
+    horizontal bar chart of the `top_k` largest attributions per sample,
+    positive in red and negative in blue.
+
+    Args:
+        explanation: an `Explanation`.
+        indices: samples to draw. Defaults to the first `max_samples`.
+        reduce: channel reduction, as in `Explanation.heatmap`. Defaults to "sum".
+        max_samples: limit when `indices` is None. Defaults to 8.
+        save: optional path; the figure is written there.
+        cmap, clip_percentile, alpha: colouring, as in `overlay`.
+        feature_names: names for tabular features. Defaults to "x0", "x1", ...
+        top_k: bars per tabular sample. Defaults to 10.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    chosen = _indices(explanation, indices, max_samples)
+    attributions = explanation.attributions
+    if attributions.ndim == 2:
+        figure = _bar_figure(explanation, chosen, feature_names, top_k)
+    elif attributions.ndim in (3, 4):
+        figure = _image_figure(explanation, chosen, reduce, cmap, clip_percentile, alpha)
+    else:
+        raise ValueError(
+            f"explanation: expected attributions of shape (N, features), (N, H, W) or "
+            f"(N, H, W, C), received {describe(attributions)}."
+        )
+    if save is not None:
+        figure.savefig(save, dpi=120)
+    return figure
+
+
+def _image_figure(explanation, chosen, reduce, cmap, clip_percentile, alpha):
+    maps = explanation.heatmap(reduce=reduce)
+    figure = _figure(7.5, 2.4 * len(chosen))
+    axes = figure.subplots(len(chosen), 3, squeeze=False)
+    for row, i in zip(axes, chosen):
+        image = explanation.inputs[i]
+        heat = maps[i]
+        vmin, vmax, symmetric = color_limits(heat, None, clip_percentile)
+        row[0].imshow(to_rgb_uint8(image), interpolation="nearest")
+        row[0].set_title(_title(explanation, i), fontsize=9)
+        shown = row[1].imshow(
+            heat,
+            cmap=cmap or (DIVERGING if symmetric else SEQUENTIAL),
+            vmin=vmin,
+            vmax=vmax,
+            interpolation="nearest",
+        )
+        row[1].set_title(explanation.method, fontsize=9)
+        figure.colorbar(shown, ax=row[1], shrink=0.8)
+        row[2].imshow(
+            overlay(image, heat, alpha=alpha, cmap=cmap, clip_percentile=clip_percentile),
+            interpolation="nearest",
+        )
+        row[2].set_title("overlay", fontsize=9)
+        for axis in row:
+            axis.set_axis_off()
+    return figure
+
+
+def _bar_figure(explanation, chosen, feature_names, top_k):
+    values = explanation.attributions
+    names = feature_names or explanation.extras.get("feature_names")
+    if names is None:
+        names = [f"x{j}" for j in range(values.shape[1])]
+    figure = _figure(6.0, max(2.0, 0.3 * min(top_k, values.shape[1]) + 0.8) * len(chosen))
+    axes = figure.subplots(len(chosen), 1, squeeze=False)[:, 0]
+    for axis, i in zip(axes, chosen):
+        order = np.argsort(-np.abs(values[i]))[:top_k][::-1]
+        shown = values[i][order]
+        axis.barh(
+            [str(names[j]) for j in order],
+            shown,
+            color=["#b2182b" if v > 0 else "#2166ac" for v in shown],
+        )
+        axis.axvline(0.0, color="black", linewidth=0.8)
+        axis.set_title(_title(explanation, i), fontsize=9)
+        axis.tick_params(labelsize=8)
+    return figure
