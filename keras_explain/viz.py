@@ -17,18 +17,22 @@ def to_rgb_uint8(image):
     """An image as RGB uint8 (H, W, 3).
 
     Args:
-        image: (H, W), (H, W, 1) or (H, W, 3). uint8 is kept; floats in [0, 1]
-            are scaled by 255, floats in [0, 255] are kept, any other range is
-            stretched to [0, 255].
+        image: (H, W) or (H, W, C). One channel is grey, three are RGB, a
+            fourth (alpha) is dropped, and any other count is shown as the
+            channel mean in grey. uint8 is kept; floats in [0, 1] are scaled
+            by 255, floats in [0, 255] are kept, any other range is stretched
+            to [0, 255].
 
     Returns:
         np.ndarray uint8 (H, W, 3).
     """
     image = np.asarray(image)
-    if image.ndim == 3 and image.shape[-1] == 1:
-        image = image[..., 0]
-    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] != 3):
-        fail("image", "an image of shape (H, W), (H, W, 1) or (H, W, 3)", image)
+    if image.ndim not in (2, 3) or image.size == 0:
+        fail("image", "an image of shape (H, W) or (H, W, C)", image)
+    if image.ndim == 3 and image.shape[-1] == 4:
+        image = image[..., :3]
+    elif image.ndim == 3 and image.shape[-1] != 3:
+        image = image.mean(axis=-1) if image.shape[-1] != 1 else image[..., 0]
     if image.dtype != np.uint8:
         image = image.astype(np.float64)
         low, high = float(image.min()), float(image.max())

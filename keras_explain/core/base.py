@@ -40,6 +40,7 @@ class Plan:
         group_size: consecutive pairs summed together (divides `samples`).
         per_pair: arrays (N * samples, ...) sliced per batch.
         extras: anything `_finish` needs that is not a tensor.
+        inputs: the inputs as the user gave them (numpy), set by `explain()`.
     """
 
     x: Any
@@ -50,6 +51,7 @@ class Plan:
     group_size: Optional[int] = None
     per_pair: Dict[str, Any] = dataclasses.field(default_factory=dict)
     extras: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    inputs: Optional[np.ndarray] = None
 
 
 class Explainer:
@@ -153,10 +155,9 @@ class Explainer:
             predictions = self.predict(x_tensor)
             resolved = resolve_targets(targets, len(x_np), predictions=predictions)
         plan = self._plan(x_tensor, resolved, predictions, **options)
+        plan.inputs = x_np
         sums = self._accumulate(plan, self._groups(plan))
-        explanation = self._finish(plan, sums)
-        explanation.inputs = x_np
-        return explanation
+        return self._finish(plan, sums)
 
     def predict(self, x):
         """Model outputs (N, K) for inputs x, through the compiled step.
@@ -236,7 +237,7 @@ class Explainer:
         """Build the Explanation with the shared fields filled in."""
         return Explanation(
             attributions=attributions,
-            inputs=np.zeros((0,)),
+            inputs=plan.inputs,
             targets=plan.targets if targets is None else targets,
             predictions=plan.predictions if predictions is None else predictions,
             method=self.method,

@@ -20,10 +20,12 @@ def describe(value):
         return repr(value)
     if isinstance(value, (bool, numbers.Number)) or value is None:
         return repr(value)
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} ({type(value).__name__})"
+    if isinstance(value, (list, tuple, dict)):
+        text = repr(value)
+        if len(text) > 60:
+            text = text[:57] + "..."
+        return f"{text} ({type(value).__name__})"
+    return f"a {type(value).__name__} object"
 
 
 def fail(name, expected, value):

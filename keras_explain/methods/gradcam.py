@@ -72,11 +72,8 @@ class GradCAM(Explainer):
 
         def watch(output):
             if isinstance(output, (list, tuple)) or len(output.shape) != 4:
-                raise ValueError(
-                    f"layer: expected a layer with a feature-map output (N, h, w, c), "
-                    f"received {self.layer_name!r} with output shape "
-                    f"{getattr(output, 'shape', type(output).__name__)}."
-                )
+                captured.append(output)
+                return None
             output = tf.identity(output)
             tape.watch(output)
             captured.append(output)
@@ -89,6 +86,12 @@ class GradCAM(Explainer):
             raise ValueError(
                 f"layer: expected layer {self.layer_name!r} to run when the model is "
                 f"called, but the model's call never used it."
+            )
+        if isinstance(captured[-1], (list, tuple)) or len(captured[-1].shape) != 4:
+            raise ValueError(
+                f"layer: expected a layer with a feature-map output (N, h, w, c), "
+                f"received {self.layer_name!r} with output shape "
+                f"{getattr(captured[-1], 'shape', type(captured[-1]).__name__)}."
             )
         features = captured[-1]
         gradient = tape.gradient(score, features)

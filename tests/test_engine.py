@@ -1,0 +1,179 @@
+"""The shared engine: batching, input types, compiling, targets, outputs, registry."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_explain as kx
+from keras_explain.core.batching import collect_groups, iterate_groups, segment_sums
+
+
+def _explainers(model, cnn=False):
+    made = {
+        "saliency": kx.GradientSaliency(model, multiply_by_inputs=True),
+        "ig": kx.IntegratedGradients(model, steps=9),
+        "smoothgrad": kx.SmoothGrad(kx.GradientSaliency(model), samples=5, random_state=0),
+        "smooth_ig": kx.SmoothGrad(
+            kx.IntegratedGradients(model, steps=4), samples=3, random_state=0, mode="variance"
+        ),
+    }
+    if cnn:
+        made["gradcam"] = kx.GradCAM(model)
+    return made
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 7, 64])
+def test_results_do_not_depend_on_batch_size(small_cnn, images, batch_size):
+    reference = {name: e.explain(images) for name, e in _explainers(small_cnn, cnn=True).items()}
+    for name, explainer in _explainers(small_cnn, cnn=True).items():
+        explainer.batch_size = batch_size
+        got = explainer.explain(images)
+        scale = np.abs(reference[name].attributions).max()
+        np.testing.assert_allclose(got.attributions, reference[name].attributions, atol=1e-5 * scale, err_msg=name)
+        np.testing.assert_array_equal(got.targets, reference[name].targets)
+
+
+def test_input_types_give_identical_results(tanh_mlp, rows):
+    explainer = kx.IntegratedGradients(tanh_mlp, steps=5)
+    reference = explainer.explain(rows)
+    labels = np.zeros(len(rows))
+    variants = {
+        "tensor": tf.constant(rows),
+        "float64": rows.astype("float64"),
+        "list": rows.tolist(),
+        "batched dataset": tf.data.Dataset.from_tensor_slices(rows).batch(4),
+        "unbatched dataset": tf.data.Dataset.from_tensor_slices(rows),
+        "(x, y) dataset": tf.data.Dataset.from_tensor_slices((rows, labels)).batch(3),
+    }
+    for name, x in variants.items():
+        got = explainer.explain(x)
+        np.testing.assert_allclose(got.attributions, reference.attributions, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(got.inputs, rows, atol=1e-6, err_msg=name)
+
+
+def test_pandas_dataframe_input(linear_model, rows):
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame(rows, columns=[f"f{i}" for i in range(rows.shape[1])])
+    e = kx.GradientSaliency(linear_model).explain(frame)
+    np.testing.assert_array_equal(e.inputs, rows)
+
+
+def test_compiled_once_per_kind(small_cnn, images):
+    for name, explainer in _explainers(small_cnn, cnn=True).items():
+        explainer.batch_size = 4
+        explainer.explain(images)
+        first = explainer.trace_count
+        explainer.explain(images[:5])
+        explainer.batch_size = 3
+        explainer.explain(images)
+        assert explainer.trace_count == first, name
+        # Saliency and Grad-CAM trace one step; the others a forward and an attribution step.
+        assert first == (1 if name in ("saliency", "gradcam") else 2), name
+
+
+def test_run_eagerly_matches_compiled(small_cnn, images):
+    compiled = kx.IntegratedGradients(small_cnn, steps=6).explain(images)
+    eager = kx.IntegratedGradients(small_cnn, steps=6, run_eagerly=True)
+    np.testing.assert_allclose(eager.explain(images).attributions, compiled.attributions, atol=1e-6)
+    assert eager.trace_count == 0
+
+
+@pytest.mark.parametrize("samples,group_size,batch_size", [(1, 1, 4), (6, 6, 4), (6, 2, 5), (12, 3, 1), (5, 5, 64)])
+def test_group_sums_match_brute_force(samples, group_size, batch_size):
+    n = 7
+    data = np.arange(n * 3, dtype="float32").reshape(n, 3)
+    seen = []
+
+    def step(feed):
+        seen.append(len(feed["segment"]))
+        value = tf.gather(data, feed["input_index"]) * tf.cast(feed["sample_index"] + 1, tf.float32)[:, None]
+        return segment_sums({"v": value}, tf.constant(feed["segment"]))
+
+    groups = iterate_groups(step, {"unused": data}, n, samples, group_size, batch_size)
+    got = collect_groups(groups, n * samples // group_size)["v"]
+    expected = np.stack(
+        [
+            sum(data[p // samples] * (p % samples + 1) for p in range(g * group_size, (g + 1) * group_size))
+            for g in range(n * samples // group_size)
+        ]
+    )
+    np.testing.assert_allclose(got, expected)
+    assert max(seen) <= batch_size and sum(seen) == n * samples
+
+
+def test_targets_int_and_array(linear_model, rows):
+    explainer = kx.GradientSaliency(linear_model)
+    np.testing.assert_array_equal(explainer.explain(rows, targets=2).targets, np.full(len(rows), 2))
+    chosen = np.arange(len(rows)) % 3
+    np.testing.assert_array_equal(explainer.explain(rows, targets=chosen).targets, chosen)
+
+
+def test_multi_output_model_by_name_and_index(rows):
+    inputs = keras.Input((5,))
+    hidden = keras.layers.Dense(4, activation="tanh")(inputs)
+    first = keras.layers.Dense(3, name="kind")(hidden)
+    second = keras.layers.Dense(1, name="size")(hidden)
+    model = keras.Model(inputs, [first, second])
+    by_name = kx.GradientSaliency(model, output="size").explain(rows)
+    by_index = kx.GradientSaliency(model, output=1).explain(rows)
+    np.testing.assert_allclose(by_name.attributions, by_index.attributions)
+    np.testing.assert_allclose(by_name.predictions[:, 0], model(rows)[1].numpy()[:, 0], atol=1e-6)
+    np.testing.assert_array_equal(by_name.targets, np.zeros(len(rows)))
+    kind = kx.IntegratedGradients(model, output="kind", steps=4).explain(rows)
+    np.testing.assert_array_equal(kind.targets, np.argmax(model(rows)[0].numpy(), axis=1))
+    with pytest.raises(ValueError) as error:
+        kx.GradientSaliency(model).explain(rows)
+    assert str(error.value) == (
+        "output: the model returns 2 outputs; expected output= an index or a name, received None."
+    )
+    with pytest.raises(ValueError) as error:
+        kx.GradientSaliency(model, output="colour")
+    assert str(error.value) == (
+        "output: expected one of the model's output names 'kind', 'size', received 'colour'."
+    )
+
+
+def test_registry_and_one_call_form(tanh_mlp, rows):
+    assert {"saliency", "integrated_gradients", "smoothgrad", "gradcam"} <= set(kx.available_methods())
+    direct = kx.IntegratedGradients(tanh_mlp, steps=12, baseline=0.1).explain(rows)
+    by_alias = kx.explain(tanh_mlp, rows, method="ig", steps=12, baseline=0.1)
+    np.testing.assert_allclose(by_alias.attributions, direct.attributions, atol=1e-6)
+    assert by_alias.method == "integrated_gradients"
+    smooth = kx.explain(tanh_mlp, rows, method="smoothgrad", explainer="ig", steps=3, samples=2, random_state=1)
+    manual = kx.SmoothGrad(kx.IntegratedGradients(tanh_mlp, steps=3), samples=2, random_state=1).explain(rows)
+    np.testing.assert_allclose(smooth.attributions, manual.attributions, atol=1e-6)
+    with pytest.raises(ValueError) as error:
+        kx.explain(tanh_mlp, rows, method="magic")
+    assert str(error.value).startswith("method: expected one of 'gradcam', 'integrated_gradients',")
+    assert str(error.value).endswith("received 'magic'.")
+    with pytest.raises(ValueError) as error:
+        kx.explain(tanh_mlp, rows, method="saliency", steps=3)
+    assert str(error.value) == (
+        "options: method 'saliency' takes absolute, batch_size, multiply_by_inputs, output, "
+        "run_eagerly, verbose; received unknown option(s) steps."
+    )
+
+
+def test_get_config_round_trips(small_cnn):
+    for name, explainer in _explainers(small_cnn, cnn=True).items():
+        config = explainer.get_config()
+        rebuilt = type(explainer).from_config(config, small_cnn)
+        assert rebuilt.get_config() == config, name
+
+
+def test_explain_does_not_mutate_the_explainer(tanh_mlp, rows):
+    explainer = kx.IntegratedGradients(tanh_mlp, steps=5, baseline=0.25)
+    before = explainer.get_config()
+    explainer.explain(rows, baseline=np.ones(5, "float32"))
+    assert explainer.get_config() == before
+
+
+def test_refuses_another_backend(monkeypatch, linear_model):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(RuntimeError) as error:
+        kx.GradientSaliency(linear_model)
+    assert str(error.value) == (
+        "keras_explain needs the TensorFlow backend of Keras, but Keras is running on 'jax'. "
+        "Set the environment variable KERAS_BACKEND=tensorflow before importing keras."
+    )
