@@ -83,14 +83,18 @@ def colorize(heatmap, cmap=None, symmetric=None, clip_percentile=99.5):
     return cmap(scaled)[..., :3]
 
 
-def overlay(image, heatmap, alpha=0.5, cmap=None, symmetric=None, clip_percentile=99.5):
+def overlay(image, heatmap, alpha=0.6, cmap=None, symmetric=None, clip_percentile=99.5):
     """Blend a coloured heatmap over an image.
+
+    Each pixel's opacity grows with the strength of its attribution (|value|
+    for signed maps, distance from the minimum for magnitudes), so pixels
+    with no attribution show the image unchanged.
 
     Args:
         image: (H, W), (H, W, 1) or (H, W, 3), any numeric range (see
             `to_rgb_uint8`).
         heatmap: (h, w) map; resized to (H, W) when its size differs.
-        alpha: heatmap opacity in [0, 1]. Defaults to 0.5.
+        alpha: opacity of the strongest attributions, in [0, 1]. Defaults to 0.6.
         cmap: matplotlib colour map name. Defaults to "RdBu_r" for signed maps
             and "inferno" for magnitudes.
         symmetric: centre colours on 0; None decides from the data.
@@ -114,8 +118,14 @@ def overlay(image, heatmap, alpha=0.5, cmap=None, symmetric=None, clip_percentil
         from skimage.transform import resize
 
         heatmap = resize(heatmap, base.shape[:2], order=1, mode="edge", anti_aliasing=False)
+    vmin, vmax, symmetric = color_limits(heatmap, symmetric, clip_percentile)
     colours = colorize(heatmap, cmap, symmetric, clip_percentile)
-    blended = (1.0 - alpha) * base + alpha * colours
+    if symmetric:
+        strength = np.abs(heatmap) / vmax
+    else:
+        strength = (heatmap - vmin) / (vmax - vmin)
+    opacity = alpha * np.clip(strength, 0.0, 1.0)[..., None]
+    blended = (1.0 - opacity) * base + opacity * colours
     return np.clip(np.round(blended * 255.0), 0, 255).astype(np.uint8)
 
 
@@ -159,7 +169,7 @@ def plot_explanation(
     save=None,
     cmap=None,
     clip_percentile=99.5,
-    alpha=0.5,
+    alpha=0.6,
     feature_names=None,
     top_k=10,
 ):

@@ -81,11 +81,14 @@ def test_overlay_blends_image_and_colour_map():
     full = viz.overlay(image, heat, alpha=1.0, clip_percentile=100)
     colours = matplotlib.colormaps["RdBu_r"]
     np.testing.assert_array_equal(full[0, 0], np.round(np.array(colours(0.0)[:3]) * 255).astype(np.uint8))
-    np.testing.assert_array_equal(full[0, 1], np.round(np.array(colours(0.5)[:3]) * 255).astype(np.uint8))
+    np.testing.assert_array_equal(full[0, 1], grey[0, 1])  # no attribution: the image shows
+    half = np.round(0.5 * grey[0, 2] + 0.5 * np.array(colours(0.75)[:3]) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(full[0, 2], half)
     np.testing.assert_array_equal(full[0, 3], np.round(np.array(colours(1.0)[:3]) * 255).astype(np.uint8))
     positive = viz.overlay(image, np.abs(heat), alpha=1.0, clip_percentile=100)
     inferno = matplotlib.colormaps["inferno"]
-    np.testing.assert_array_equal(positive[0, 1], np.round(np.array(inferno(0.0)[:3]) * 255).astype(np.uint8))
+    np.testing.assert_array_equal(positive[0, 1], grey[0, 1])
+    np.testing.assert_array_equal(positive[0, 0], np.round(np.array(inferno(1.0)[:3]) * 255).astype(np.uint8))
 
 
 def test_overlay_resizes_and_scales_any_range():
