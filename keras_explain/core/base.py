@@ -39,6 +39,8 @@ class Plan:
         samples: pairs per input.
         group_size: consecutive pairs summed together (divides `samples`).
         per_pair: arrays (N * samples, ...) sliced per batch.
+        per_sample: arrays (samples, ...) gathered by each pair's sample
+            index (for example a background shared by every input).
         extras: anything `_finish` needs that is not a tensor.
         inputs: the inputs as the user gave them (numpy), set by `explain()`.
     """
@@ -50,6 +52,7 @@ class Plan:
     samples: int = 1
     group_size: Optional[int] = None
     per_pair: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    per_sample: Dict[str, Any] = dataclasses.field(default_factory=dict)
     extras: Dict[str, Any] = dataclasses.field(default_factory=dict)
     inputs: Optional[np.ndarray] = None
 
@@ -190,6 +193,7 @@ class Explainer:
             group_size=plan.group_size,
             batch_size=self._batch_size_for(plan.x),
             per_pair=plan.per_pair,
+            per_sample=plan.per_sample,
             verbose=self.verbose,
         )
 

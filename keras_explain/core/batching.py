@@ -53,6 +53,7 @@ def iterate_groups(
     group_size=None,
     batch_size=64,
     per_pair=None,
+    per_sample=None,
     verbose=None,
 ):
     """Run `step` over all (input, sample) pairs and yield completed group sums.
@@ -69,6 +70,8 @@ def iterate_groups(
         group_size: pairs summed together; must divide S. Defaults to S.
         batch_size: the largest number of pairs per step call. Defaults to 64.
         per_pair: optional dict name -> array (N * S, ...), sliced per batch.
+        per_sample: optional dict name -> array or tensor (S, ...), gathered
+            by each pair's sample index (a background shared by all inputs).
         verbose: 0, 1 or "auto"/None (a progress bar on a terminal).
 
     Yields:
@@ -81,6 +84,7 @@ def iterate_groups(
         raise ValueError(f"group_size {group_size} must divide samples {samples}")
     total = num_inputs * samples
     tensors = {k: tf.convert_to_tensor(v) for k, v in per_input.items()}
+    shared = {k: tf.convert_to_tensor(v) for k, v in (per_sample or {}).items()}
     per_pair = per_pair or {}
     bar = _progress(total, verbose)
     carry = None
@@ -94,6 +98,7 @@ def iterate_groups(
         feed.update({k: v[start:stop] for k, v in per_pair.items()})
         feed["input_index"] = inputs
         feed["sample_index"] = (pairs % samples).astype(np.int32)
+        feed.update({k: tf.gather(v, feed["sample_index"]) for k, v in shared.items()})
         feed["segment"] = (groups - first).astype(np.int32)
         out = {k: np.array(v) for k, v in step(feed).items()}
         if carry is not None:
