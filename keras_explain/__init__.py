@@ -14,7 +14,13 @@ from keras_explain import viz
 from keras_explain.core.base import Explainer
 from keras_explain.core.registry import available_methods, build_explainer, explain
 from keras_explain.explanation import Explanation
-from keras_explain.methods import GradCAM, GradientSaliency, IntegratedGradients, SmoothGrad
+from keras_explain.methods import (
+    GradCAM,
+    GradientSaliency,
+    IntegratedGradients,
+    LimeImage,
+    SmoothGrad,
+)
 
 __version__ = "0.1.0"
 
@@ -24,6 +30,7 @@ __all__ = [
     "GradCAM",
     "GradientSaliency",
     "IntegratedGradients",
+    "LimeImage",
     "SmoothGrad",
     "available_methods",
     "build_explainer",

@@ -257,3 +257,92 @@ def _bar_figure(explanation, chosen, feature_names, top_k):
         axis.set_title(_title(explanation, i), fontsize=9)
         axis.tick_params(labelsize=8)
     return figure
+
+
+def lime_image_and_mask(
+    explanation,
+    index=0,
+    label=0,
+    positive_only=True,
+    negative_only=False,
+    num_features=5,
+    hide_rest=False,
+    min_weight=0.0,
+):
+    """The image and superpixel mask of a LIME image explanation, as LIME draws them.
+
+    Superpixels are taken by decreasing |weight|. With `positive_only` (or
+    `negative_only`) the mask is 1 on up to `num_features` superpixels whose
+    weight is above `min_weight` (or below -`min_weight`). With neither, the
+    mask is +1/-1 on the `num_features` strongest superpixels with |weight| >=
+    `min_weight`, and those superpixels are tinted: green channel raised for
+    positive weights, red for negative.
+
+    Args:
+        explanation: an `Explanation` from `LimeImage`.
+        index: which image. Defaults to 0.
+        label: position in `explanation.labels[index]` (0 is the target).
+            Defaults to 0.
+        positive_only, negative_only: keep only supporting / opposing
+            superpixels. Defaults to True / False.
+        num_features: superpixels shown. Defaults to 5.
+        hide_rest: zero the pixels of superpixels not shown. Defaults to False.
+        min_weight: smallest |weight| shown. Defaults to 0.0.
+
+    Returns:
+        (image (H, W, C) float like the input, mask (H, W) int).
+
+    Raises:
+        ValueError: if both `positive_only` and `negative_only` are set.
+    """
+    if positive_only and negative_only:
+        raise ValueError(
+            "positive_only: expected positive_only and negative_only not both True, received both True."
+        )
+    segments = explanation.segments[index]
+    image = np.asarray(explanation.inputs[index], dtype=np.float64)
+    count = int(explanation.num_segments[index])
+    weights = np.asarray(explanation.segment_weights)[index, label, :count]
+    order = np.argsort(-np.abs(weights), kind="stable")
+    shown = np.zeros_like(image) if hide_rest else image.copy()
+    mask = np.zeros(segments.shape, dtype=np.int64)
+    if positive_only or negative_only:
+        sign = 1.0 if positive_only else -1.0
+        chosen = [f for f in order if sign * weights[f] > 0 and sign * weights[f] > min_weight]
+        for f in chosen[:num_features]:
+            region = segments == f
+            shown[region] = image[region]
+            mask[region] = 1
+        return shown, mask
+    brightest = image.max()
+    for f in order[:num_features]:
+        if abs(weights[f]) < min_weight:
+            continue
+        region = segments == f
+        mask[region] = 1 if weights[f] > 0 else -1
+        shown[region] = image[region]
+        if image.shape[-1] >= 2:
+            shown[region, 1 if weights[f] > 0 else 0] = brightest
+    return shown, mask
+
+
+def segment_boundaries(image, segments, color=(1.0, 1.0, 0.0)):
+    """Draw superpixel boundaries over an image.
+
+    Args:
+        image: (H, W) or (H, W, C), any range (see `to_rgb_uint8`).
+        segments: integer labels (H, W).
+        color: RGB boundary colour in [0, 1]. Defaults to yellow.
+
+    Returns:
+        np.ndarray uint8 (H, W, 3).
+    """
+    from skimage.segmentation import find_boundaries
+
+    rgb = to_rgb_uint8(image).copy()
+    segments = np.asarray(segments)
+    if segments.shape != rgb.shape[:2]:
+        fail("segments", f"labels of shape {rgb.shape[:2]}", segments)
+    edges = find_boundaries(segments, mode="inner")
+    rgb[edges] = np.round(np.asarray(color) * 255).astype(np.uint8)
+    return rgb

@@ -2,5 +2,6 @@
 
 from keras_explain.methods.gradcam import GradCAM
 from keras_explain.methods.gradients import GradientSaliency, IntegratedGradients, SmoothGrad
+from keras_explain.methods.lime_image import LimeImage
 
-__all__ = ["GradCAM", "GradientSaliency", "IntegratedGradients", "SmoothGrad"]
+__all__ = ["GradCAM", "GradientSaliency", "IntegratedGradients", "LimeImage", "SmoothGrad"]
