@@ -60,6 +60,13 @@ def explainers(model, seed):
         "integrated_gradients": kx.IntegratedGradients(model, steps=64),
         "smoothgrad": kx.SmoothGrad(kx.GradientSaliency(model), samples=32, random_state=seed),
         "gradcam": kx.GradCAM(model),
+        "lime_image": kx.LimeImage(
+            model,
+            num_samples=1000,
+            segmentation="slic",
+            segmentation_options={"n_segments": 16},
+            random_state=seed,
+        ),
     }
 
 

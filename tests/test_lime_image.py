@@ -128,7 +128,6 @@ def test_top_segments_agree_with_lime_without_injection(colour_task):
         their_top = {f for f, _ in theirs.local_exp[label][:3]}
         our_top = set(np.argsort(-np.abs(e.segment_weights[index, 0]))[:3])
         agree.append(their_top == our_top)
-    print("top-3 agreement", np.mean(agree))
     assert np.mean(agree) >= 0.8, np.mean(agree)
 
 

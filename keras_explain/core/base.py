@@ -185,8 +185,10 @@ class Explainer:
         per_input = dict(plan.per_input)
         per_input["x"] = plan.x
         per_input["target"] = plan.targets.astype(np.int32)
+        # Single-pair groups skip the in-graph sum: a separate kind of step.
+        kind = "pairs" if (plan.group_size or plan.samples) == 1 else "groups"
         return iterate_groups(
-            lambda feed: self._step("attribute", feed),
+            lambda feed: self._step(kind, feed),
             per_input,
             len(plan.targets),
             samples=plan.samples,
@@ -204,10 +206,9 @@ class Explainer:
 
     def _run_step(self, kind, tensors):
         if kind == "forward":
-            values = {"y": self._model_fn(tensors["x"])}
-        else:
-            values = self._pair(tensors)
-        return segment_sums(values, tensors["segment"])
+            return {"y": self._model_fn(tensors["x"])}
+        values = self._pair(tensors)
+        return segment_sums(values, tensors["segment"], 1 if kind == "pairs" else None)
 
     def _batch_size_for(self, x):
         if self.batch_size is not None:

@@ -20,16 +20,20 @@ import numpy as np
 import tensorflow as tf
 
 
-def segment_sums(values, segment_ids):
+def segment_sums(values, segment_ids, group_size=None):
     """Sum pair results per local group inside the graph.
 
     Args:
         values: dict of tensors (B, ...).
         segment_ids: int32 tensor (B,), non-decreasing, starting at 0.
+        group_size: pass 1 when every group is a single pair: the values are
+            returned as they are.
 
     Returns:
         dict of tensors (G_local, ...).
     """
+    if group_size == 1:
+        return dict(values)
     count = segment_ids[-1] + 1
     return {
         key: tf.math.unsorted_segment_sum(value, segment_ids, count)
@@ -100,10 +104,11 @@ def iterate_groups(
         feed["sample_index"] = (pairs % samples).astype(np.int32)
         feed.update({k: tf.gather(v, feed["sample_index"]) for k, v in shared.items()})
         feed["segment"] = (groups - first).astype(np.int32)
-        out = {k: np.array(v) for k, v in step(feed).items()}
+        out = {k: np.asarray(v) for k, v in step(feed).items()}
         if carry is not None:
             # The previous batch ended inside this batch's first group.
             for key in out:
+                out[key] = out[key].copy()
                 out[key][0] += carry[key]
         # The last group in this batch is complete only if the batch ends on a
         # group boundary.
@@ -111,7 +116,7 @@ def iterate_groups(
             carry = None
             yield first, out
         else:
-            carry = {k: v[-1] for k, v in out.items()}
+            carry = {k: np.array(v[-1]) for k, v in out.items()}
             if len(next(iter(out.values()))) > 1:
                 yield first, {k: v[:-1] for k, v in out.items()}
         if bar is not None:
@@ -124,7 +129,7 @@ def collect_groups(iterator, num_groups):
     for first, values in iterator:
         if result is None:
             result = {
-                k: np.zeros((num_groups,) + v.shape[1:], dtype=v.dtype) for k, v in values.items()
+                k: np.empty((num_groups,) + v.shape[1:], dtype=v.dtype) for k, v in values.items()
             }
         count = len(next(iter(values.values())))
         for key, value in values.items():

@@ -18,8 +18,8 @@ class CompiledStep:
 
     Args:
         fn: callable `fn(kind, tensors)` where `kind` is a Python string chosen
-            by the caller (each kind is traced once) and `tensors` a dict of
-            batched tensors.
+            by the caller (each kind is traced once) and `tensors` a flat dict
+            of batched tensors.
         run_eagerly: run `fn` as plain Python, for debugging. Defaults to False.
     """
 
@@ -27,12 +27,20 @@ class CompiledStep:
         self._fn = fn
         self.run_eagerly = bool(run_eagerly)
         self._function = tf.function(fn, autograph=False)
+        self._concrete = {}
 
     def __call__(self, kind, tensors):
         if self.run_eagerly:
             return self._fn(kind, tensors)
-        specs = tf.nest.map_structure(_relaxed_spec, tensors)
-        concrete = self._function.get_concrete_function(kind, specs)
+        tensors = {k: tf.convert_to_tensor(v) for k, v in tensors.items()}
+        key = (kind,) + tuple(
+            (k, tuple(v.shape[1:]), v.dtype) for k, v in sorted(tensors.items())
+        )
+        concrete = self._concrete.get(key)
+        if concrete is None:
+            specs = tf.nest.map_structure(_relaxed_spec, tensors)
+            concrete = self._function.get_concrete_function(kind, specs)
+            self._concrete[key] = concrete
         return concrete(kind, tensors)
 
     @property
