@@ -13,7 +13,7 @@ install: $(STAMP)
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -e ".[cpu,dev]"
+	$(PY) -m pip install -q -e ".[cpu,dev]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -2,7 +2,9 @@
 
 Run it with `make demo` or `python examples/demo.py --out demo-output`. It
 writes, for each method, a PNG figure (input, heatmap, overlay for eight test
-digits) and the raw explanation (.npz), plus an index.html that shows them.
+digits) and the raw explanation (.npz), plus an index.html that shows them,
+then trains again with `kx.callbacks.ExplanationLogger` writing TensorBoard
+logs (examples/fit_callback.py).
 Everything it needs ships with the installed packages: no download.
 """
 
@@ -17,6 +19,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
+import fit_callback  # noqa: E402  (examples/fit_callback.py)
 import keras_explain as kx  # noqa: E402
 
 
@@ -124,6 +127,13 @@ def main():
         print(f"{name:>22}: {seconds:.2f} s -> {os.path.join(args.out, png)}")
         rows.append({"method": name, "png": png, "npz": npz, "summary": summary})
     index = write_index(args.out, rows, accuracy)
+
+    start = time.perf_counter()
+    log_dir = fit_callback.train(args.out, epochs=4, seed=args.seed)
+    print(
+        f"trained again with ExplanationLogger in {time.perf_counter() - start:.1f} s: "
+        f"tensorboard --logdir {log_dir}"
+    )
     print(f"open {os.path.abspath(index)}")
 
 

@@ -10,7 +10,7 @@ e.save("saliency.npz")
 ```
 """
 
-from keras_explain import viz
+from keras_explain import callbacks, viz
 from keras_explain.core.base import Explainer
 from keras_explain.core.registry import available_methods, build_explainer, explain
 from keras_explain.explanation import Explanation
@@ -25,6 +25,7 @@ from keras_explain.methods import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "callbacks",
     "Explainer",
     "Explanation",
     "GradCAM",

@@ -5,6 +5,8 @@ positive); magnitudes use a sequential one. Figures are built without pyplot,
 so they work headless and never pop up windows; pass `save=` to write a file.
 """
 
+import functools
+
 import numpy as np
 
 from keras_explain.core.validation import check_float, describe, fail
@@ -70,15 +72,22 @@ def color_limits(heatmap, symmetric=None, clip_percentile=99.5):
     return low, high, False
 
 
-def colorize(heatmap, cmap=None, symmetric=None, clip_percentile=99.5):
-    """Map a 2-D heatmap to RGB floats in [0, 1] (H, W, 3)."""
+@functools.lru_cache(maxsize=32)
+def _colormap(name):
     import matplotlib
 
+    colormap = matplotlib.colormaps[name]
+    colormap(0.0)  # build the lookup table once
+    return colormap
+
+
+def colorize(heatmap, cmap=None, symmetric=None, clip_percentile=99.5):
+    """Map a 2-D heatmap to RGB floats in [0, 1] (H, W, 3)."""
     heatmap = np.asarray(heatmap, dtype=np.float64)
     if heatmap.ndim != 2:
         fail("heatmap", "a 2-D map (H, W)", heatmap)
     vmin, vmax, symmetric = color_limits(heatmap, symmetric, clip_percentile)
-    cmap = matplotlib.colormaps[cmap or (DIVERGING if symmetric else SEQUENTIAL)]
+    cmap = _colormap(cmap or (DIVERGING if symmetric else SEQUENTIAL))
     scaled = np.clip((heatmap - vmin) / (vmax - vmin), 0.0, 1.0)
     return cmap(scaled)[..., :3]
 

@@ -129,7 +129,7 @@ class Explainer:
 
     # -- the one explain loop -----------------------------------------------
 
-    def explain(self, x, targets=None, **options):
+    def explain(self, x, targets=None, verbose=None, **options):
         """Explain the model's output for a batch of inputs.
 
         Args:
@@ -138,6 +138,8 @@ class Explainer:
             targets: the output explained per input: None for the predicted
                 class (argmax; output 0 for a single-output model), an int for
                 all inputs, or an int array of shape (N,).
+            verbose: overrides the explainer's `verbose` for this call.
+                Defaults to None.
             **options: method-specific options, documented by each method.
 
         Returns:
@@ -159,7 +161,11 @@ class Explainer:
             resolved = resolve_targets(targets, len(x_np), predictions=predictions)
         plan = self._plan(x_tensor, resolved, predictions, **options)
         plan.inputs = x_np
-        sums = self._accumulate(plan, self._groups(plan))
+        if verbose is None:
+            verbose = self.verbose
+        elif verbose not in (0, 1, "auto", True, False):
+            fail("verbose", "0, 1 or 'auto'", verbose)
+        sums = self._accumulate(plan, self._groups(plan, verbose))
         return self._finish(plan, sums)
 
     def predict(self, x):
@@ -181,7 +187,7 @@ class Explainer:
         )
         return collect_groups(groups, len(x))["y"]
 
-    def _groups(self, plan):
+    def _groups(self, plan, verbose):
         per_input = dict(plan.per_input)
         per_input["x"] = plan.x
         per_input["target"] = plan.targets.astype(np.int32)
@@ -196,7 +202,7 @@ class Explainer:
             batch_size=self._batch_size_for(plan.x),
             per_pair=plan.per_pair,
             per_sample=plan.per_sample,
-            verbose=self.verbose,
+            verbose=verbose,
         )
 
     def _accumulate(self, plan, groups):

@@ -1,0 +1,324 @@
+"""Keras callbacks that log explanations while a model trains."""
+
+import concurrent.futures
+import os
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_explain import viz
+from keras_explain.core.base import Explainer
+from keras_explain.core.inputs import to_numpy
+from keras_explain.core.model import input_shape
+from keras_explain.core.registry import build_explainer
+from keras_explain.core.validation import check_choice, check_int, describe, fail
+
+FORMATS = ("tensorboard", "png", "npz")
+_MIN_SIDE = 64
+
+
+def _require_tensorboard():
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        raise ValueError(
+            "formats: 'tensorboard' needs the tensorboard package (pip install tensorboard, "
+            "included in keras-explain[cpu]); received formats with 'tensorboard' and no "
+            "tensorboard installed."
+        ) from None
+
+
+def rank_correlation(a, b):
+    """Spearman rank correlation of two maps of the same shape (ties get mean ranks)."""
+    ranks_a, ranks_b = _ranks(np.ravel(a)), _ranks(np.ravel(b))
+    ranks_a -= ranks_a.mean()
+    ranks_b -= ranks_b.mean()
+    scale = np.sqrt((ranks_a**2).sum() * (ranks_b**2).sum())
+    return float((ranks_a * ranks_b).sum() / scale) if scale > 0 else 1.0
+
+
+def _ranks(values):
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.arange(len(values), dtype=np.float64)
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    return sums[inverse] / counts[inverse]
+
+
+def _split_samples(samples, expected_shape=None):
+    """Features and optional labels from x, (x, y) or a tf.data.Dataset.
+
+    A dataset counts as batched when its elements have the rank of the model
+    input (or when that is unknown).
+    """
+    if isinstance(samples, tf.data.Dataset):
+        xs, ys = [], []
+        for element in samples.as_numpy_iterator():
+            if isinstance(element, (tuple, list)):
+                xs.append(np.asarray(element[0]))
+                if len(element) > 1:
+                    ys.append(np.asarray(element[1]))
+            else:
+                xs.append(np.asarray(element))
+        if not xs:
+            fail("samples", "a non-empty tf.data.Dataset", samples)
+        batched = expected_shape is None or xs[0].ndim == len(expected_shape)
+        join = np.concatenate if batched else np.stack
+        return join(xs), (join(ys) if ys and len(ys) == len(xs) else None)
+    if isinstance(samples, tuple) and len(samples) == 2:
+        return samples[0], samples[1]
+    return samples, None
+
+
+def _labels_as_targets(labels, count):
+    """Integer class labels (N,) from y: ints, or one-hot/probabilities (N, K)."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] > 1:
+        labels = labels.argmax(axis=1)
+    labels = labels.reshape(-1)
+    if len(labels) != count:
+        raise ValueError(
+            f"samples: expected one label per sample ({count}), received {len(labels)} labels."
+        )
+    if labels.dtype.kind == "f":
+        if not np.all(labels == np.round(labels)):
+            return None  # regression targets: explain output 0 instead
+        labels = labels.astype(np.int64)
+    return labels.astype(np.int64) if labels.dtype.kind in "iu" else None
+
+
+def _figure_pixels(figure):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def _enlarge(image):
+    """Nearest-neighbour upscaling so that the short side is at least 64 pixels."""
+    factor = int(np.ceil(_MIN_SIDE / max(1, min(image.shape[:2]))))
+    if factor <= 1:
+        return image
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+class ExplanationLogger(keras.callbacks.Callback):
+    """Log explanations of a few samples while the model trains.
+
+    At the end of every `every_n_epochs`-th epoch the explainer runs on the
+    samples (inference mode: no layer state changes, no global random numbers
+    drawn) and the results go to TensorBoard (image summaries of heatmap
+    overlays, or bar charts for tables, step = epoch, beside what
+    `keras.callbacks.TensorBoard` writes to the same `log_dir`), to PNG files
+    and/or to `.npz` files. Two scalars are logged: how much the maps changed
+    since the last logged epoch (mean Spearman rank correlation), and for
+    Integrated Gradients the mean absolute completeness gap.
+
+    Files go to `log_dir/explanations/`: TensorBoard events, and
+    `png/<method>_epoch_0003_sample_01.png`, `npz/<method>_epoch_0003.npz`,
+    names that sort by epoch. The explainer is compiled once: later epochs add
+    no traces.
+
+    Args:
+        explainer: an explainer instance (of the model being trained) or a
+            method name ("saliency", "integrated_gradients", ...), built on the
+            model when training starts.
+        samples: what to explain: x, (x, y) or a small tf.data.Dataset of x or
+            (x, y), materialised once. Up to a few dozen rows.
+        log_dir: the TensorBoard log directory.
+        every_n_epochs: log every n-th epoch. Defaults to 1.
+        targets: the explained outputs: None uses the labels y when `samples`
+            has them (the same class at every epoch), else the predicted class;
+            or an int, or an int array (N,).
+        formats: any of "tensorboard", "png", "npz". Defaults to
+            ("tensorboard", "png").
+        max_outputs: images per TensorBoard tag. Defaults to 8.
+        on_error: "warn" (log a warning with the cause and keep training) or
+            "raise". Defaults to "warn".
+        reduce: how image attributions become one map per pixel (see
+            `Explanation.heatmap`). Defaults to "sum".
+        method_options: options for the method when `explainer` is a name.
+
+    Example:
+
+    ```python
+    logger = kx.callbacks.ExplanationLogger("integrated_gradients", (x_val[:8], y_val[:8]), "logs")
+    model.fit(x, y, epochs=10, callbacks=[keras.callbacks.TensorBoard("logs"), logger])
+    ```
+    """
+
+    def __init__(
+        self,
+        explainer,
+        samples,
+        log_dir,
+        every_n_epochs=1,
+        targets=None,
+        formats=("tensorboard", "png"),
+        max_outputs=8,
+        on_error="warn",
+        reduce="sum",
+        method_options=None,
+    ):
+        super().__init__()
+        if not isinstance(explainer, (Explainer, str)):
+            fail("explainer", "an explainer instance or a method name", explainer)
+        self.explainer = explainer
+        self.method_options = dict(method_options or {})
+        self._raw_samples = samples
+        self.samples, self.labels = None, None
+        if not isinstance(samples, tf.data.Dataset):
+            features, self.labels = _split_samples(samples)
+            self.samples = to_numpy(features, "samples")
+        self.log_dir = os.fspath(log_dir)
+        self.every_n_epochs = check_int("every_n_epochs", every_n_epochs, minimum=1)
+        self.targets = targets
+        if isinstance(formats, str):
+            formats = (formats,)
+        for item in formats:
+            check_choice("formats", item, FORMATS)
+        self.formats = tuple(formats)
+        if "tensorboard" in self.formats:
+            _require_tensorboard()
+        self.max_outputs = check_int("max_outputs", max_outputs, minimum=1)
+        self.on_error = check_choice("on_error", on_error, ("warn", "raise"))
+        self.reduce = reduce
+        self._built = None
+        self._writer = None
+        self._previous = None
+        self._files = None
+
+    @property
+    def output_dir(self):
+        """Where the explanations are written: `log_dir/explanations`."""
+        return os.path.join(self.log_dir, "explanations")
+
+    # -- keras hooks -----------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        if self.samples is None:
+            shape = input_shape(self.model)
+            features, self.labels = _split_samples(self._raw_samples, shape)
+            self.samples = to_numpy(features, "samples", shape)
+        if isinstance(self.explainer, str):
+            if self._built is None or self._built.model is not self.model:
+                self._built, _ = build_explainer(self.model, self.explainer, **self.method_options)
+        else:
+            if self.explainer.model is not self.model:
+                raise ValueError(
+                    "explainer: expected an explainer of the model being trained, received one "
+                    f"built on model {self.explainer.model.name!r}."
+                )
+            self._built = self.explainer
+        os.makedirs(self.output_dir, exist_ok=True)
+        if "tensorboard" in self.formats and self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.output_dir)
+        self._files = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_n_epochs:
+            return
+        try:
+            explanation = self._built.explain(self.samples, targets=self._targets(), verbose=0)
+            self._log(epoch, explanation)
+        except Exception as error:  # noqa: BLE001 - training must go on unless asked
+            if self.on_error == "raise":
+                raise
+            warnings.warn(
+                f"ExplanationLogger: {self._method()} failed at epoch {epoch}: "
+                f"{type(error).__name__}: {error}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    def on_train_end(self, logs=None):
+        if self._files is not None:
+            self._files.shutdown(wait=True)
+            self._files = None
+        if self._writer is not None:
+            self._writer.flush()
+
+    # -- logging ---------------------------------------------------------------
+
+    def _method(self):
+        return self._built.method if self._built is not None else str(self.explainer)
+
+    def _targets(self):
+        if self.targets is not None:
+            return self.targets
+        if self.labels is not None:
+            return _labels_as_targets(self.labels, len(self.samples))
+        return None
+
+    def _pictures(self, explanation):
+        """One RGB uint8 picture per sample: an overlay, or a bar chart for tables."""
+        if explanation.attributions.ndim == 2:
+            pictures = []
+            for i in range(len(explanation)):
+                figure = viz.plot_explanation(explanation, indices=[i])
+                pictures.append(_figure_pixels(figure))
+            return pictures
+        maps = explanation.heatmap(reduce=self.reduce)
+        return [
+            _enlarge(viz.overlay(explanation.inputs[i], maps[i])) for i in range(len(explanation))
+        ]
+
+    def _log(self, epoch, explanation):
+        method = explanation.method
+        maps = (
+            explanation.attributions
+            if explanation.attributions.ndim == 2
+            else explanation.heatmap(reduce=self.reduce)
+        )
+        scalars = {}
+        if self._previous is not None:
+            scalars[f"{method}/rank_correlation_with_previous"] = float(
+                np.mean([rank_correlation(a, b) for a, b in zip(maps, self._previous)])
+            )
+        self._previous = maps
+        if "completeness_gap" in explanation.extras:
+            scalars[f"{method}/mean_abs_completeness_gap"] = float(
+                np.mean(np.abs(explanation.completeness_gap))
+            )
+        pictures = self._pictures(explanation) if {"tensorboard", "png"} & set(self.formats) else []
+        if "tensorboard" in self.formats:
+            self._write_summaries(method, epoch, pictures, scalars)
+        if "png" in self.formats:
+            folder = os.path.join(self.output_dir, "png")
+            os.makedirs(folder, exist_ok=True)
+            for i, picture in enumerate(pictures):
+                name = f"{method}_epoch_{epoch:04d}_sample_{i:02d}.png"
+                self._files.submit(viz.save_image, os.path.join(folder, name), picture)
+        if "npz" in self.formats:
+            folder = os.path.join(self.output_dir, "npz")
+            os.makedirs(folder, exist_ok=True)
+            self._files.submit(explanation.save, os.path.join(folder, f"{method}_epoch_{epoch:04d}.npz"))
+
+    def _write_summaries(self, method, epoch, pictures, scalars):
+        with self._writer.as_default(step=epoch):
+            if pictures:
+                shapes = {p.shape for p in pictures}
+                if len(shapes) == 1:
+                    batch = np.stack(pictures).astype(np.float32) / 255.0
+                    tf.summary.image(method, batch, max_outputs=self.max_outputs)
+                else:
+                    for i, picture in enumerate(pictures[: self.max_outputs]):
+                        tf.summary.image(f"{method}/sample_{i:02d}", picture[None] / 255.0)
+            for name, value in scalars.items():
+                tf.summary.scalar(name, value)
+        self._writer.flush()
+
+    def get_config(self):
+        explainer = self.explainer if isinstance(self.explainer, str) else describe(self.explainer)
+        return {
+            "explainer": explainer,
+            "log_dir": self.log_dir,
+            "every_n_epochs": self.every_n_epochs,
+            "formats": list(self.formats),
+            "max_outputs": self.max_outputs,
+            "on_error": self.on_error,
+        }
