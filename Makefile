@@ -30,7 +30,7 @@ $(BENCH_STAMP): $(STAMP)
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
-	$(PY) benchmarks/gradients.py
+	for script in benchmarks/gradients.py benchmarks/lime_image.py benchmarks/callback_overhead.py; do $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf demo-output build *.egg-info
