@@ -177,3 +177,19 @@ def test_refuses_another_backend(monkeypatch, linear_model):
         "keras_explain needs the TensorFlow backend of Keras, but Keras is running on 'jax'. "
         "Set the environment variable KERAS_BACKEND=tensorflow before importing keras."
     )
+
+
+def test_memory_is_bounded_by_batch_size(small_cnn, images, monkeypatch):
+    """No step call ever sees more than batch_size rows, however many samples."""
+    for explainer in _explainers(small_cnn, cnn=True).values():
+        explainer.batch_size = 5
+        seen = []
+        original = explainer._step.__call__
+
+        def spy(kind, tensors, original=original):
+            seen.append(max(len(v) for v in tensors.values()))
+            return original(kind, tensors)
+
+        monkeypatch.setattr(explainer, "_step", spy)
+        explainer.explain(images)
+        assert max(seen) == 5
