@@ -141,6 +141,76 @@ class Explanation:
             self, indices=indices, reduce=reduce, max_samples=max_samples, save=save, **kwargs
         )
 
+    def as_list(self, i, label=None):
+        """The features of tabular input `i` with their weights, strongest first.
+
+        Features are named by the extra `feature_labels` (N, n_features) when
+        present (LIME: "petal width (cm) > 1.80"), else `feature_names`, else
+        "x0", "x1", ... The features of the extra `used` (N, n_features) are
+        listed when present, else every feature with a non-zero weight.
+
+        Args:
+            i: index of the input.
+            label: the explained output; None or `targets[i]`. Defaults to None.
+
+        Returns:
+            list of (name, weight) tuples by decreasing |weight|.
+
+        Raises:
+            ValueError: for attributions that are not (N, n_features), an index
+                out of range or another label.
+        """
+        values = self.attributions
+        if values.ndim != 2:
+            fail("attributions", "tabular attributions of shape (N, n_features)", values)
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not -len(self) <= i < len(self):
+            fail("i", f"an input index between 0 and {len(self) - 1}", i)
+        if label is not None and label != self.targets[i]:
+            fail("label", f"None or {int(self.targets[i])}, the output explained for input {int(i)}", label)
+        names = self.extras.get("feature_labels")
+        if names is None:
+            fallback = self.extras.get("feature_names") or [f"x{j}" for j in range(values.shape[1])]
+            names = np.broadcast_to(np.asarray(fallback, dtype=str), values.shape)
+        used = self.extras.get("used")
+        keep = np.asarray(used[i], dtype=bool) if used is not None else values[i] != 0
+        order = sorted(np.flatnonzero(keep), key=lambda j: -abs(float(values[i, j])))
+        return [(str(names[i][j]), float(values[i, j])) for j in order]
+
+    def as_dataframe(self):
+        """Tabular attributions as a pandas DataFrame, one row per (input, feature).
+
+        Returns:
+            pandas.DataFrame with columns "input", "target", "feature"
+            (`feature_names` or "x0", ...), "label" (`feature_labels` or the
+            feature name), "value" (`feature_values` or the input value) and
+            "attribution", plus "used" when that extra exists.
+
+        Raises:
+            ValueError: for attributions that are not (N, n_features).
+        """
+        import pandas as pd
+
+        values = self.attributions
+        if values.ndim != 2:
+            fail("attributions", "tabular attributions of shape (N, n_features)", values)
+        count, size = values.shape
+        names = np.asarray(self.extras.get("feature_names") or [f"x{j}" for j in range(size)], dtype=str)
+        labels = self.extras.get("feature_labels")
+        shown = self.extras.get("feature_values")
+        if shown is None:
+            shown = self.inputs.reshape(count, -1) if self.inputs.size == values.size else values * np.nan
+        table = {
+            "input": np.repeat(np.arange(count), size),
+            "target": np.repeat(self.targets, size),
+            "feature": np.tile(names, count),
+            "label": (np.tile(names, count) if labels is None else np.asarray(labels).reshape(-1)),
+            "value": np.asarray(shown).reshape(-1),
+            "attribution": values.reshape(-1),
+        }
+        if self.extras.get("used") is not None:
+            table["used"] = np.asarray(self.extras["used"], dtype=bool).reshape(-1)
+        return pd.DataFrame(table)
+
     # -- files -------------------------------------------------------------
 
     def save(self, path):

@@ -149,6 +149,10 @@ class Explainer:
             ValueError: for inputs of the wrong shape, NaN or infinite values,
                 or targets out of range.
         """
+        if verbose is None:
+            verbose = self.verbose
+        elif verbose not in (0, 1, "auto", True, False):
+            fail("verbose", "0, 1 or 'auto'", verbose)
         x_np = to_numpy(x, "x", self._model_fn.input_shape)
         x_tensor = tf.convert_to_tensor(x_np, dtype=self._model_fn.input_dtype)
         if self._kernel_predicts:
@@ -161,10 +165,6 @@ class Explainer:
             resolved = resolve_targets(targets, len(x_np), predictions=predictions)
         plan = self._plan(x_tensor, resolved, predictions, **options)
         plan.inputs = x_np
-        if verbose is None:
-            verbose = self.verbose
-        elif verbose not in (0, 1, "auto", True, False):
-            fail("verbose", "0, 1 or 'auto'", verbose)
         sums = self._accumulate(plan, self._groups(plan, verbose))
         return self._finish(plan, sums)
 
