@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.keras-explain-installed
 BENCH_STAMP := $(VENV)/.keras-explain-bench
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install browser clean
 
 install: $(STAMP)
 
@@ -19,8 +19,22 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(PY) examples/demo.py --out demo-output
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
+
+# The report's browser test needs headless Chromium: Debian's package is
+# installed when it is missing and apt-get can run; otherwise that test is
+# skipped with the reason.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's chromium for the browser test"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+				>/dev/null 2>&1 || echo "chromium could not be installed: the browser test will be skipped"; \
+		else \
+			echo "chromium is missing and apt-get cannot run here: the browser test will be skipped"; \
+		fi; \
+	fi
 
 # xplique pins an older TensorFlow build with CUDA; its own code runs on the
 # installed one, so it is installed without its dependency pins.

@@ -8,33 +8,50 @@ e.attributions, e.targets, e.predictions
 e.plot(save="saliency.png")
 e.save("saliency.npz")
 ```
+
+The public names load on first use, so that `import keras_explain` (and the
+`keras-explain` command's `--help` and argument checks) do not pay for
+importing TensorFlow until an explainer, a model or a picture is needed.
 """
 
-from keras_explain import callbacks, viz
-from keras_explain.core.base import Explainer
-from keras_explain.core.registry import available_methods, build_explainer, explain
-from keras_explain.explanation import Explanation
-from keras_explain.methods import (
-    GradCAM,
-    GradientSaliency,
-    IntegratedGradients,
-    LimeImage,
-    SmoothGrad,
-)
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "callbacks",
-    "Explainer",
-    "Explanation",
-    "GradCAM",
-    "GradientSaliency",
-    "IntegratedGradients",
-    "LimeImage",
-    "SmoothGrad",
-    "available_methods",
-    "build_explainer",
-    "explain",
-    "viz",
-]
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "AdditivityError": "keras_explain.methods",
+    "DeepShap": "keras_explain.methods",
+    "GradCAM": "keras_explain.methods",
+    "GradientSaliency": "keras_explain.methods",
+    "GradientShap": "keras_explain.methods",
+    "IntegratedGradients": "keras_explain.methods",
+    "LimeImage": "keras_explain.methods",
+    "LimeTabular": "keras_explain.methods",
+    "SmoothGrad": "keras_explain.methods",
+    "Explainer": "keras_explain.core.base",
+    "Explanation": "keras_explain.explanation",
+    "available_methods": "keras_explain.core.registry",
+    "build_explainer": "keras_explain.core.registry",
+    "explain": "keras_explain.core.registry",
+    "load_model": "keras_explain.io",
+}
+#: Public submodules.
+_MODULES = ("callbacks", "io", "report", "viz")
+
+__all__ = sorted(_EXPORTS) + list(_MODULES)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    elif name in _MODULES:
+        value = importlib.import_module(f"keras_explain.{name}")
+    else:
+        raise AttributeError(f"module 'keras_explain' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

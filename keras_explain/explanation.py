@@ -163,10 +163,12 @@ class Explanation:
         values = self.attributions
         if values.ndim != 2:
             fail("attributions", "tabular attributions of shape (N, n_features)", values)
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not -len(self) <= i < len(self):
+        count = len(self)
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not -count <= i < count:
             fail("i", f"an input index between 0 and {len(self) - 1}", i)
         if label is not None and label != self.targets[i]:
-            fail("label", f"None or {int(self.targets[i])}, the output explained for input {int(i)}", label)
+            explained = f"None or {int(self.targets[i])}, the output explained for input {int(i)}"
+            fail("label", explained, label)
         names = self.extras.get("feature_labels")
         if names is None:
             fallback = self.extras.get("feature_names") or [f"x{j}" for j in range(values.shape[1])]
@@ -194,11 +196,13 @@ class Explanation:
         if values.ndim != 2:
             fail("attributions", "tabular attributions of shape (N, n_features)", values)
         count, size = values.shape
-        names = np.asarray(self.extras.get("feature_names") or [f"x{j}" for j in range(size)], dtype=str)
+        names = self.extras.get("feature_names") or [f"x{j}" for j in range(size)]
+        names = np.asarray(names, dtype=str)
         labels = self.extras.get("feature_labels")
         shown = self.extras.get("feature_values")
         if shown is None:
-            shown = self.inputs.reshape(count, -1) if self.inputs.size == values.size else values * np.nan
+            same_size = self.inputs.size == values.size
+            shown = self.inputs.reshape(count, -1) if same_size else np.full(values.shape, np.nan)
         table = {
             "input": np.repeat(np.arange(count), size),
             "target": np.repeat(self.targets, size),

@@ -93,7 +93,7 @@ def small_cnn():
             keras.Input((12, 12, 2)),
             keras.layers.Conv2D(4, 3, activation="relu", name="conv_a"),
             keras.layers.Conv2D(6, 3, activation="relu", name="conv_b"),
-            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.GlobalAveragePooling2D(name="pool"),
             keras.layers.Dense(N_CLASSES, name="head"),
         ],
         name="small_cnn",

@@ -78,7 +78,7 @@ def test_parameter_errors(linear_model, small_cnn):
     )
     assert _message(lambda: kx.GradCAM(small_cnn, layer="conv_z")) == (
         "layer: expected the name of a layer in model 'small_cnn' (the last ones are 'conv_a', "
-        "'conv_b', 'global_average_pooling2d', 'head'), received 'conv_z'."
+        "'conv_b', 'pool', 'head'), received 'conv_z'."
     )
     assert _message(lambda: kx.GradCAM(linear_model)) == (
         "layer: expected a model with a 2D convolution to pick automatically, received model "

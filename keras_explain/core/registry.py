@@ -39,12 +39,19 @@ def register(name, aliases=(), wraps=None):
     return decorate
 
 
+def _load_methods():
+    """Import the method modules, which register themselves."""
+    import keras_explain.methods  # noqa: F401
+
+
 def available_methods():
     """Canonical names of every registered method, sorted."""
+    _load_methods()
     return sorted(_METHODS)
 
 
 def _entry(method, argument="method"):
+    _load_methods()
     if not isinstance(method, str) or method.lower() not in _LOOKUP:
         names = ", ".join(repr(n) for n in available_methods())
         raise ValueError(f"{argument}: expected one of {names}, received {describe(method)}.")

@@ -1,0 +1,366 @@
+"""Timing benchmark of LimeTabular against lime and the model's own forward passes.
+
+What is measured
+----------------
+100 rows of scikit-learn's breast_cancer data (30 features), each explained
+with 5000 samples (500,000 model rows in all), for MLP classifiers trained on
+the data, three ways:
+
+* lower bound: the model's forward pass over 500,000 rows drawn the way LIME
+  draws them (our sampler's own rows, generated before timing), through a
+  bare `tf.function` traced once before timing, in batches of the batch size
+  LimeTabular uses, outputs fetched as numpy. No sampling, no surrogate: the
+  work no LIME implementation can skip.
+* ours: `kx.LimeTabular(model, x_train, random_state=0).explain(rows)` with
+  num_features=10 (the defaults: quartile bins, feature_selection "auto"),
+  end to end: validation, sampling, model, surrogate fits and labels. Called
+  once before timing (the first call traces).
+* lime: `lime.lime_tabular.LimeTabularExplainer(x_train)` with
+  `explain_instance(row, predict_fn, labels=(target,), num_features=10,
+  num_samples=5000)` per row, the same defaults, with two predict functions:
+  "compiled" (a `tf.function` of the model, traced once; lime's best case)
+  and "model.predict" (Keras' `model.predict(rows, verbose=0)`, what lime's
+  documentation and most users pass).
+
+Models: "small" (30 -> 32 relu -> 2 softmax, the parity tests' model) and
+"wide" (30 -> 256 relu -> 256 relu -> 2 softmax), each with a Normalization
+layer in front and trained for a few epochs (seeded). The small model makes
+the forward pass nearly free, so fixed costs (sampling, surrogate) dominate
+ours / lower bound and lime / ours is at its largest; the wide one shows a
+model whose forward pass dominates.
+
+The contenders alternate for `--repeats` rounds: each round runs the lower
+bound and ours on all rows (medians reported) and lime, with each predict
+function, on a share of the rows, so that every row is explained by lime
+once (its total is reported) and load on a shared machine hits all alike. The script also
+prints the agreement of ours with lime on the same rows (mean Spearman
+correlation of |weights| and top-5 overlap), and lime's agreement with
+itself under another seed on the first 20 rows (the noise floor).
+
+How to run
+----------
+From the repository root:
+
+    .venv/bin/python benchmarks/lime_tabular.py             # full run, 2-4 minutes on 2 cores
+    .venv/bin/python benchmarks/lime_tabular.py --quick --no-write   # smoke run
+
+The script prints the versions, the command and a Markdown table, and
+(unless `--no-write`) replaces the section
+"## LimeTabular (benchmarks/lime_tabular.py)" of benchmarks/RESULTS.md.
+"""
+
+import argparse
+import datetime
+import os
+import shlex
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import keras  # noqa: E402
+import lime  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from lime.lime_tabular import LimeTabularExplainer  # noqa: E402
+from scipy.stats import spearmanr  # noqa: E402
+from sklearn.datasets import load_breast_cancer  # noqa: E402
+
+from keras_explain.methods.lime_tabular import LimeTabular  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+SECTION = "## LimeTabular (benchmarks/lime_tabular.py)"
+RESULTS_INTRO = (
+    "# Benchmark results\n\n"
+    "Every ratio below is measured in one run on a 2-core CPU machine; "
+    "absolute seconds are noise.\n"
+)
+MODELS = {"small": (32,), "wide": (256, 256)}
+
+
+# -- data and models ------------------------------------------------------------
+
+
+def load_data(rows):
+    """Training data (all 569 rows), labels, and `rows` spread-out rows to explain."""
+    data = load_breast_cancer()
+    x = data.data.astype(np.float32)
+    step = max(1, len(x) // rows)
+    return x, data.target, x[::step][:rows], list(data.feature_names)
+
+
+def train(x, y, hidden, seed=0):
+    keras.utils.set_random_seed(seed)
+    layers = [keras.Input((x.shape[1],)), keras.layers.Normalization(mean=x.mean(0), variance=x.var(0))]
+    layers += [keras.layers.Dense(units, activation="relu") for units in hidden]
+    layers.append(keras.layers.Dense(2, activation="softmax"))
+    model = keras.Sequential(layers)
+    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=10, batch_size=64, verbose=0)
+    return model
+
+
+# -- the three contenders ----------------------------------------------------------
+
+
+def forward_function(model, size):
+    return tf.function(
+        lambda rows: model(rows, training=False),
+        input_signature=[tf.TensorSpec((None, size), tf.float32)],
+    )
+
+
+def lime_samples(explainer, rows, samples):
+    """The 500,000 rows LIME would send to the model, from our sampler (not timed)."""
+    sampler = explainer._sampler
+    stats = explainer.stats
+    parts = []
+    for i, row in enumerate(rows):
+        tiled = np.repeat(row[None], samples, axis=0)
+        inputs, _ = sampler(
+            tf.constant(tiled),
+            tf.constant(stats.row_positions(tiled.astype(np.float64))),
+            None,
+            tf.fill([samples], i),
+            tf.range(samples),
+            tf.constant(0, tf.int64),
+        )
+        parts.append(inputs.numpy())
+    return np.concatenate(parts)
+
+
+def lower_bound(function, inputs, batch_size):
+    """The model's forward pass over `inputs` in batches, outputs as numpy."""
+    tensor = tf.constant(inputs)
+
+    def run():
+        return [
+            function(tensor[start : start + batch_size]).numpy()
+            for start in range(0, len(inputs), batch_size)
+        ]
+
+    return run
+
+
+def run_lime(x, rows, targets, predict, samples, seed=0, indices=None):
+    """lime's weights for `indices` (default all rows) as (len, F), and the seconds taken."""
+    explainer = LimeTabularExplainer(x.astype(np.float64), random_state=seed)
+    indices = range(len(rows)) if indices is None else indices
+    weights = np.zeros((len(indices), x.shape[1]))
+    start = time.perf_counter()
+    for k, i in enumerate(indices):
+        label = int(targets[i])
+        explanation = explainer.explain_instance(
+            rows[i].astype(np.float64), predict, labels=(label,), num_features=10, num_samples=samples
+        )
+        for feature, weight in explanation.local_exp[label]:
+            weights[k, feature] = weight
+    return weights, time.perf_counter() - start
+
+
+def agreement(ours, theirs):
+    spearman = np.mean([spearmanr(np.abs(a), np.abs(b))[0] for a, b in zip(ours, theirs)])
+    top = np.mean(
+        [
+            len(set(np.argsort(-np.abs(a))[:5]) & set(np.argsort(-np.abs(b))[:5])) / 5
+            for a, b in zip(ours, theirs)
+        ]
+    )
+    return float(spearman), float(top)
+
+
+def measure(name, hidden, x, y, rows, args):
+    model = train(x, y, hidden)
+    explainer = LimeTabular(
+        model, x, num_samples=args.samples, batch_size=args.batch_size, random_state=0, verbose=0
+    )
+    batch_size = explainer._batch_size_for(tf.constant(rows))
+    function = forward_function(model, x.shape[1])
+    inputs = lime_samples(explainer, rows, args.samples)
+    bound = lower_bound(function, inputs, batch_size)
+
+    def compiled(batch):
+        return function(batch.astype(np.float32)).numpy().astype(np.float64)
+
+    def keras_predict(batch):
+        return model.predict(batch.astype(np.float32), verbose=0).astype(np.float64)
+
+    bound()  # trace
+    explained = explainer.explain(rows)  # trace
+    compiled(rows[:2]), keras_predict(rows[:2])
+    times = {"lower bound": [], "ours": [], "lime": [], "lime, model.predict": []}
+    theirs = np.zeros(rows.shape)
+    chunks = np.array_split(np.arange(len(rows)), args.repeats)
+    # Interleaved rounds: the lower bound and ours on all rows, lime on a share
+    # of the rows (each row once over the rounds), so that load on a shared
+    # machine hits every contender alike.
+    for chunk in chunks:
+        start = time.perf_counter()
+        bound()
+        times["lower bound"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        explained = explainer.explain(rows)
+        times["ours"].append(time.perf_counter() - start)
+        theirs[chunk], seconds = run_lime(x, rows, explained.targets, compiled, args.samples, indices=chunk)
+        times["lime"].append(seconds)
+        _, seconds = run_lime(x, rows, explained.targets, keras_predict, args.samples, indices=chunk)
+        times["lime, model.predict"].append(seconds)
+    median = {key: statistics.median(times[key]) for key in ("lower bound", "ours")}
+    median["lime"] = sum(times["lime"])
+    median["lime, model.predict"] = sum(times["lime, model.predict"])
+    floor_rows = min(20, len(rows))
+    floor = np.arange(floor_rows)
+    again, _ = run_lime(x, rows, explained.targets, compiled, args.samples, seed=1, indices=floor)
+    quality = agreement(explained.attributions, theirs) + agreement(again, theirs[:floor_rows])
+    quality += (floor_rows,)
+    rounds = ", ".join(f"{k} [{' '.join(f'{t:.2f}' for t in v)}]" for k, v in times.items())
+    print(f"{name}: batch {batch_size} rows per model call; seconds per round: {rounds}")
+    print(
+        f"{name}: ours vs lime on {len(rows)} rows: Spearman |w| {quality[0]:.3f}, top-5 {quality[1]:.3f}; "
+        f"lime vs lime (seed 1) on {floor_rows} rows: {quality[2]:.3f}, {quality[3]:.3f}"
+    )
+    return median, batch_size, quality
+
+
+def markdown_table(results, rows):
+    lines = [
+        "| model | lower bound (s) | ours (s) | lime, compiled predict (s) | lime, model.predict (s) "
+        "| ours / lower bound | lime / ours | lime (model.predict) / ours | ours per row (ms) | lime per row (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, (median, _, _) in results.items():
+        low, ours, lime_s, lime_p = (
+            median[k] for k in ("lower bound", "ours", "lime", "lime, model.predict")
+        )
+        lines.append(
+            f"| {name} | {low:.2f} | {ours:.2f} | {lime_s:.2f} | {lime_p:.2f} | {ours / low:.2f}x "
+            f"| {lime_s / ours:.1f}x | {lime_p / ours:.1f}x | {1000 * ours / rows:.1f} | {1000 * lime_s / rows:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+# -- reporting ------------------------------------------------------------------------
+
+
+def write_section(path, body):
+    """Replace (or append) the section SECTION of `path` with `body`, keeping the rest."""
+    text = path.read_text() if path.exists() else RESULTS_INTRO
+    lines = text.rstrip("\n").split("\n")
+    section = [SECTION, ""] + body.rstrip("\n").split("\n")
+    if SECTION in lines:
+        start = lines.index(SECTION)
+        stop = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith(("# ", "## "))),
+            len(lines),
+        )
+        tail = lines[stop:]
+        lines = lines[:start] + section + ([""] + tail if tail else [])
+    else:
+        lines = lines + [""] + section
+    path.write_text("\n".join(lines) + "\n")
+
+
+def command_line():
+    script = Path(sys.argv[0]).resolve()
+    try:
+        script = script.relative_to(ROOT)
+    except ValueError:
+        pass
+    return shlex.join([".venv/bin/python", str(script)] + sys.argv[1:])
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=None, help="rows explained (default 100)")
+    parser.add_argument("--samples", type=int, default=None, help="samples per row (default 5000)")
+    parser.add_argument("--repeats", type=int, default=None, help="rounds of ours and lower bound (default 3)")
+    parser.add_argument("--batch-size", type=int, default=None, help="LimeTabular batch_size (default: its own)")
+    parser.add_argument("--models", default="small,wide", help="comma-separated: small, wide")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 10 rows, 1000 samples, 1 round")
+    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    args = parser.parse_args(argv)
+    defaults = (10, 1000, 1) if args.quick else (100, 5000, 3)
+    for name, default in zip(("rows", "samples", "repeats"), defaults):
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if any(m not in MODELS for m in args.models):
+        parser.error(f"--models: choose from {', '.join(MODELS)}")
+    if min(args.rows, args.repeats) < 1 or args.samples < 2:
+        parser.error("--rows and --repeats must be >= 1, --samples >= 2")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    command = command_line()
+    lime_version = getattr(lime, "__version__", "0.2.0.1")
+    versions = f"tensorflow {tf.__version__}, keras {keras.__version__}, lime {lime_version}"
+    print(f"command: {command}")
+    print(f"versions: {versions}, python {sys.version.split()[0]}")
+    x, y, rows, _ = load_data(args.rows)
+    print(f"{len(rows)} breast_cancer rows x {args.samples} samples = {len(rows) * args.samples} model rows")
+    load_before = os.getloadavg()[0]
+    results = {}
+    for name in args.models:
+        results[name] = measure(name, MODELS[name], x, y, rows, args)
+    load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after the run"
+    print(f"{load} ({os.cpu_count()} cores)")
+    table = markdown_table(results, len(rows))
+    print()
+    print(table)
+    if not args.no_write:
+        date = datetime.date.today().isoformat()
+        shapes = "; ".join(
+            f"{name}: 30 -> {' -> '.join(str(u) for u in MODELS[name])} -> 2, {batch} rows per model call"
+            for name, (_, batch, _) in results.items()
+        )
+        agree = "; ".join(
+            f"{name}: Spearman |w| {q[0]:.2f}, top-5 {q[1]:.2f} "
+            f"(lime vs itself, seed 1, first {q[4]} rows: {q[2]:.2f}, {q[3]:.2f})"
+            for name, (_, _, q) in results.items()
+        )
+        fixed = "; ".join(
+            f"{name} {1000 * (m['ours'] - m['lower bound']) / len(rows):.1f} ms"
+            for name, (m, _, _) in results.items()
+        )
+        best = {name: m["lime"] / m["ours"] for name, (m, _, _) in results.items()}
+        usual = {name: m["lime, model.predict"] / m["ours"] for name, (m, _, _) in results.items()}
+        bound = {name: m["ours"] / m["lower bound"] for name, (m, _, _) in results.items()}
+        reading = (
+            f"Ours minus the lower bound per row (sampling, surrogate fits, labels; "
+            f"it does not grow with the model): {fixed}. "
+            f"Targets: >= 20x faster than lime end to end: "
+            f"{'met' if min(usual.values()) >= 20 else 'not met'} against lime with "
+            f"model.predict ({min(usual.values()):.0f}x to {max(usual.values()):.0f}x), "
+            f"{'met' if min(best.values()) >= 20 else 'not met'} against lime with a compiled "
+            f"predict function ({min(best.values()):.1f}x to {max(best.values()):.1f}x). "
+            f"Within 1.5x of the lower bound: "
+            + ", ".join(
+                f"{name} {'met' if ratio <= 1.5 else 'not met'} ({ratio:.2f}x)"
+                for name, ratio in bound.items()
+            )
+            + "."
+        )
+        body = (
+            f"`{command}`, {date}, {versions}; {load} on {os.cpu_count()} shared cores.\n\n"
+            f"{len(rows)} breast_cancer rows x {args.samples} samples ({len(rows) * args.samples} model rows), "
+            f"num_features=10, quartile bins; {args.repeats} interleaved round(s): medians for ours and the "
+            f"lower bound, totals over the rounds for lime (each row once). Models ({shapes}).\n\n"
+            f"{table}\n\n"
+            f"{reading}\n\n"
+            f"Agreement of ours with lime on the same rows: {agree}.\n"
+        )
+        write_section(RESULTS, body)
+        print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
