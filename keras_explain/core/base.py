@@ -153,7 +153,7 @@ class Explainer:
             verbose = self.verbose
         elif verbose not in (0, 1, "auto", True, False):
             fail("verbose", "0, 1 or 'auto'", verbose)
-        x_np = to_numpy(x, "x", self._model_fn.input_shape)
+        x_np, targets = self._prepare(x, targets)
         x_tensor = tf.convert_to_tensor(x_np, dtype=self._model_fn.input_dtype)
         if self._kernel_predicts:
             predictions = None
@@ -223,6 +223,14 @@ class Explainer:
         return int(np.clip(2**23 // per_row, 16, 512))
 
     # -- what each method writes ---------------------------------------------
+
+    def _prepare(self, x, targets):
+        """The inputs as a checked numpy array (N, ...), and the targets to resolve.
+
+        Methods whose inputs need their own reading (tables with category
+        strings) override this; the default accepts what `to_numpy` does.
+        """
+        return to_numpy(x, "x", self._model_fn.input_shape), targets
 
     def _plan(self, x, targets, predictions, **options):
         if options:

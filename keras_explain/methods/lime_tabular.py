@@ -449,31 +449,13 @@ class LimeTabular(Explainer):
 
     # -- the explain loop's three parts ----------------------------------------
 
-    def explain(self, rows, targets=None, num_features=10, verbose=None):
-        """Explain the model's output for a batch of table rows.
-
-        Args:
-            rows: (N, n_features), numpy array or DataFrame with the
-                training columns (category strings allowed).
-            targets: None (the predicted class), an int, or an int array
-                (N,); ignored in regression.
-            num_features: features kept per row. Defaults to 10.
-            verbose: overrides the explainer's `verbose` for this call.
-                Defaults to None.
-
-        Returns:
-            `Explanation` (see the class docstring).
-
-        Raises:
-            ValueError: naming `rows` and the column, for NaN or infinity, a
-                wrong number of features, strings in a numeric column or a
-                category not seen in training.
-        """
-        encoded = self._schema.encode(rows, "rows")
+    def _prepare(self, x, targets):
+        # Rows are read like the training data: a DataFrame or an array, with
+        # category strings encoded; in regression the one output is explained.
+        encoded = self._schema.encode(x, "rows")
         if self.mode == "regression":
             targets = None
-        x = encoded.astype(self._model_fn.input_dtype.as_numpy_dtype)
-        return super().explain(x, targets=targets, verbose=verbose, num_features=num_features)
+        return encoded.astype(self._model_fn.input_dtype.as_numpy_dtype), targets
 
     def _batch_size_for(self, x):
         if self.batch_size is not None:
