@@ -17,7 +17,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_digits  # noqa: E402
 
-from keras_explain.methods.shap import DeepShap, GradientShap  # noqa: E402
+import keras_explain as kx  # noqa: E402
 
 
 def digits_model(seed=0):
@@ -78,7 +78,7 @@ def run(out_dir, seed=0):
 
     model, x_train, x_test = digits_model(seed)
     background = x_train[rng.choice(len(x_train), 100, replace=False)]
-    explainer = DeepShap(model, background)
+    explainer = kx.DeepShap(model, background)
     start = time.perf_counter()
     e = explainer.explain(x_test[:6])
     print(
@@ -91,7 +91,7 @@ def run(out_dir, seed=0):
     e.plot(save=path)
     figures.append(("DeepShap on a digits CNN", path))
 
-    gradient = GradientShap(model, background, samples=200, random_state=seed)
+    gradient = kx.GradientShap(model, background, samples=200, random_state=seed)
     g = gradient.explain(x_test[:6], targets=e.targets)
     print(
         f"GradientShap, same digits: largest additivity gap {np.abs(g.additivity_gap).max():.1e} "
@@ -103,7 +103,7 @@ def run(out_dir, seed=0):
 
     model, x_train, x_test, names = cancer_model(seed)
     background = x_train[rng.choice(len(x_train), 100, replace=False)]
-    e = DeepShap(model, background).explain(x_test[:3])
+    e = kx.DeepShap(model, background).explain(x_test[:3])
     total = e.attributions.sum(axis=1)
     difference = e.predictions[np.arange(len(e)), e.targets] - e.expected_value
     print(

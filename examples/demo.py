@@ -1,63 +1,41 @@
-"""Train a tiny CNN on scikit-learn's digits and explain it with every method.
+"""The story of a user: train, save, explain with every method, read the report.
 
-Run it with `make demo` or `python examples/demo.py --out demo-output`. It
-writes, for each method, a PNG figure (input, heatmap, overlay for eight test
-digits) and the raw explanation (.npz), plus an index.html that shows them,
-then trains again with `kx.callbacks.ExplanationLogger` writing TensorBoard
-logs (examples/fit_callback.py).
+Run it with `make demo` or `python examples/demo.py --out demo-output`.
+
+1. Train a small CNN on scikit-learn's handwritten digits and an MLP on its
+   breast-cancer table, and save both as `.keras` files, as a training job
+   elsewhere would (examples/saved_model.py).
+2. Load the files back with `kx.load_model` and explain eight test digits with
+   every image method (saliency, Integrated Gradients, SmoothGrad, Grad-CAM,
+   LIME, DeepSHAP, GradientSHAP) and four patients with LimeTabular and
+   DeepShap: a PNG figure and the raw `.npz` per method, and one
+   self-contained HTML report with all of them.
+3. Run the `keras-explain` command on the saved files, as a user types it:
+   Integrated Gradients on PNG scans, LIME on CSV rows.
+4. Train again with `kx.callbacks.ExplanationLogger` next to Keras's
+   TensorBoard callback (examples/fit_callback.py).
+5. Write an index.html that links everything, and print where it is.
+
 Everything it needs ships with the installed packages: no download.
 """
 
 import argparse
+import glob
 import html
 import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
 
 import fit_callback  # noqa: E402  (examples/fit_callback.py)
 import keras_explain as kx  # noqa: E402
+import saved_model  # noqa: E402  (examples/saved_model.py)
 
 
-def load_data(seed):
-    """Digits as (N, 8, 8, 1) floats in [0, 1], split 80/20."""
-    digits = load_digits()
-    x = (digits.images / 16.0).astype("float32")[..., None]
-    y = digits.target
-    order = np.random.default_rng(seed).permutation(len(x))
-    split = int(0.8 * len(x))
-    return x[order[:split]], y[order[:split]], x[order[split:]], y[order[split:]]
-
-
-def train(x_train, y_train, seed):
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential(
-        [
-            keras.Input((8, 8, 1)),
-            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
-            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(64, 3, padding="same", activation="relu", name="last_conv"),
-            keras.layers.GlobalAveragePooling2D(),
-            keras.layers.Dense(10),
-        ],
-        name="digits_cnn",
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(3e-3),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    model.fit(x_train, y_train, epochs=20, batch_size=64, verbose=0)
-    return model
-
-
-def explainers(model, seed):
-    """Every method, with the settings a user would start from."""
+def image_explainers(model, background, seed):
+    """Every image method, with the settings a user would start from."""
     return {
         "saliency": kx.GradientSaliency(model),
         "integrated_gradients": kx.IntegratedGradients(model, steps=64),
@@ -67,31 +45,75 @@ def explainers(model, seed):
             model,
             num_samples=1000,
             segmentation="slic",
-            segmentation_options={"n_segments": 16},
+            segmentation_options={"n_segments": 16, "compactness": 0.1},
             random_state=seed,
         ),
+        "deepshap": kx.DeepShap(model, background),
+        "gradientshap": kx.GradientShap(model, background, samples=200, random_state=seed),
     }
 
 
-def write_index(out, rows, accuracy):
-    """A small self-contained index page linking each method's figure."""
-    cards = []
-    for row in rows:
-        cards.append(
-            f"<section><h2>{html.escape(row['method'])}</h2>"
-            f"<p>{html.escape(row['summary'])}</p>"
-            f"<img src=\"{html.escape(row['png'])}\" alt=\"{html.escape(row['method'])}\">"
-            f"<p><a href=\"{html.escape(row['npz'])}\">raw explanation (.npz)</a></p></section>"
-        )
+def table_explainers(model, training, names, classes, seed):
+    """The tabular methods: LIME on the training statistics, DeepSHAP on a background."""
+    return {
+        "lime_tabular": kx.LimeTabular(
+            model, training, feature_names=names, class_names=classes, random_state=seed
+        ),
+        "deepshap": kx.DeepShap(model, training[:100]),
+    }
+
+
+def summary(e, labels=None):
+    """One line of what an explanation says and how well it checks out."""
+    text = f"{len(e)} inputs, explained outputs {e.targets.tolist()}"
+    if labels is not None:
+        text += f", true labels {np.asarray(labels).tolist()}"
+    for key, name in (
+        ("completeness_gap", "completeness gap"),
+        ("additivity_gap", "additivity gap"),
+    ):
+        if key in e.extras:
+            text += f"; largest {name} {np.abs(e.extras[key]).max():.1e}"
+    if "score" in e.extras:
+        text += f"; surrogate R2 {np.mean(e.extras['score']):.2f} on average"
+    return text
+
+
+def explain_all(out, explainers, x, prefix, labels=None, **plot_options):
+    """Explain `x` with each explainer; write PNG and .npz; return explanations and rows."""
+    explanations, rows = [], []
+    for name, explainer in explainers.items():
+        start = time.perf_counter()
+        e = explainer.explain(x)
+        seconds = time.perf_counter() - start
+        stem = f"{prefix}-{name}"
+        e.plot(save=os.path.join(out, stem + ".png"), **plot_options)
+        e.save(os.path.join(out, stem + ".npz"))
+        line = summary(e, labels)
+        print(f"  {name:>22}: {seconds:5.2f} s  {line}")
+        explanations.append(e)
+        rows.append({"title": f"{prefix}: {name}", "png": stem + ".png", "summary": line})
+    return explanations, rows
+
+
+def write_index(out, report, figures, cli_reports, log_dir):
+    """A small page linking the report, the figures, the command's reports and the logs."""
+    link = lambda path: html.escape(os.path.relpath(path, out))  # noqa: E731
+    cards = "".join(
+        f"<section><h2>{html.escape(row['title'])}</h2><p>{html.escape(row['summary'])}</p>"
+        f"<img src=\"{html.escape(row['png'])}\" alt=\"{html.escape(row['title'])}\"></section>"
+        for row in figures
+    )
+    commands = "".join(f'<li><a href="{link(p)}">{link(p)}</a></li>' for p in cli_reports)
     page = (
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>keras_explain demo</title>"
-        "<style>body{font-family:sans-serif;max-width:980px;margin:2em auto}"
-        "img{max-width:100%;border:1px solid #ddd}section{margin-bottom:2em}</style></head><body>"
-        "<h1>keras_explain demo: a CNN on scikit-learn digits</h1>"
-        f"<p>Test accuracy {accuracy:.1%}. Each figure shows, per digit, the input, the "
-        "attribution map (red supports the predicted class, blue opposes it) and the overlay.</p>"
-        + "".join(cards)
-        + "</body></html>"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        "<title>keras_explain demo</title><style>body{font-family:sans-serif;max-width:980px;"
+        "margin:2em auto}img{max-width:100%;border:1px solid #ddd}section{margin-bottom:2em}"
+        "</style></head><body><h1>keras_explain demo</h1>"
+        f'<p>The report with every method: <a href="{link(report)}">{link(report)}</a>.</p>'
+        f"<p>Reports written by the keras-explain command:</p><ul>{commands}</ul>"
+        f"<p>Explanations logged during training: <code>tensorboard --logdir "
+        f"{html.escape(log_dir)}</code></p>{cards}</body></html>"
     )
     path = os.path.join(out, "index.html")
     with open(path, "w", encoding="utf-8") as handle:
@@ -104,37 +126,74 @@ def main():
     parser.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    out = args.out
+    os.makedirs(out, exist_ok=True)
 
+    # 1. Train and save.
     start = time.perf_counter()
-    x_train, y_train, x_test, y_test = load_data(args.seed)
-    model = train(x_train, y_train, args.seed)
-    accuracy = float(np.mean(np.argmax(model.predict(x_test, verbose=0), axis=1) == y_test))
-    print(f"trained {model.name} in {time.perf_counter() - start:.1f} s: test accuracy {accuracy:.1%}")
-
-    samples = x_test[:8]
-    rows = []
-    for name, explainer in explainers(model, args.seed).items():
-        start = time.perf_counter()
-        e = explainer.explain(samples)
-        seconds = time.perf_counter() - start
-        png = f"{name}.png"
-        e.plot(save=os.path.join(args.out, png))
-        npz = os.path.basename(e.save(os.path.join(args.out, name)))
-        summary = f"{len(e)} digits, predicted {e.targets.tolist()}, labels {y_test[:8].tolist()}"
-        if "completeness_gap" in e.extras:
-            summary += f"; largest completeness gap {np.abs(e.completeness_gap).max():.2e}"
-        print(f"{name:>22}: {seconds:.2f} s -> {os.path.join(args.out, png)}")
-        rows.append({"method": name, "png": png, "npz": npz, "summary": summary})
-    index = write_index(args.out, rows, accuracy)
-
-    start = time.perf_counter()
-    log_dir = fit_callback.train(args.out, epochs=4, seed=args.seed)
-    print(
-        f"trained again with ExplanationLogger in {time.perf_counter() - start:.1f} s: "
-        f"tensorboard --logdir {log_dir}"
+    digits_path, accuracy, images, labels, x_train = saved_model.train_digits(out, args.seed)
+    print(f"trained and saved {digits_path}: test accuracy {accuracy:.1%}")
+    table_path, table_accuracy, rows_train, patients, features = saved_model.train_table(
+        out, args.seed
     )
-    print(f"open {os.path.abspath(index)}")
+    print(f"trained and saved {table_path}: test accuracy {table_accuracy:.1%}")
+    print(f"  ({time.perf_counter() - start:.1f} s)")
+
+    # 2. Load the files back and explain with every method.
+    digits = kx.load_model(digits_path)
+    x = (images[:8] / 16.0).astype("float32")[..., None]
+    background = x_train[np.random.default_rng(args.seed).choice(len(x_train), 100, replace=False)]
+    print(f"\nexplaining {len(x)} test digits with every image method:")
+    digit_explanations, figures = explain_all(
+        out, image_explainers(digits, background, args.seed), x, "digits", labels[:8]
+    )
+    table = kx.load_model(table_path)
+    classes = ["malignant", "benign"]
+    print(f"\nexplaining {len(patients)} patients with the tabular methods:")
+    table_explanations, table_figures = explain_all(
+        out,
+        table_explainers(table, rows_train, features, classes, args.seed),
+        patients,
+        "patients",
+        feature_names=features,
+    )
+    for e in digit_explanations:
+        e.extras["class_names"] = saved_model.DIGITS
+    for e in table_explanations:
+        e.extras.setdefault("class_names", classes)
+        e.extras.setdefault("feature_names", features)
+    report = kx.report.write_html(
+        digit_explanations + table_explanations,
+        os.path.join(out, "report.html"),
+        title="keras_explain: every method on two small models",
+        description="Eight handwritten digits (a CNN) and four breast-cancer patients (an MLP), "
+        "explained by each method of keras_explain.",
+    )
+    print(f"\nwrote the report {report}")
+
+    # 3. The command line on the saved files.
+    reports = os.path.join(out, "reports")
+    scans, class_file = saved_model.write_scans(out, images, labels)
+    saved_model.run(
+        ["explain", digits_path, *scans, "--method", "integrated_gradients",
+         "--class-names", class_file, "--out", os.path.join(reports, "digits")]
+    )  # fmt: skip
+    saved_model.run(
+        ["explain", table_path, os.path.join(out, "patients.csv"), "--method", "lime_tabular",
+         "--training-data", os.path.join(out, "train.csv"), "--num-samples", "2000",
+         "--class-names", os.path.join(out, "diagnoses.txt"),
+         "--out", os.path.join(reports, "cancer"), "--format", "png,html,json"]
+    )  # fmt: skip
+
+    # 4. Explanations during training.
+    start = time.perf_counter()
+    log_dir = fit_callback.train(out, epochs=4, seed=args.seed)
+    print(f"\ntrained again with ExplanationLogger in {time.perf_counter() - start:.1f} s")
+
+    cli_reports = sorted(glob.glob(os.path.join(reports, "*", "*.html")))
+    index = write_index(out, report, figures + table_figures, cli_reports, log_dir)
+    print(f"\nTensorBoard: tensorboard --logdir {log_dir}")
+    print(f"open file://{os.path.abspath(index)}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.datasets import load_breast_cancer  # noqa: E402
 
-from keras_explain.methods.lime_tabular import LimeTabular  # noqa: E402
+import keras_explain as kx  # noqa: E402
 
 
 def load_data(seed):
@@ -63,7 +63,7 @@ def explain_breast_cancer(out, seed=0, rows=8, num_samples=5000):
     model = train(x_train, y_train, seed)
     accuracy = float(np.mean(np.argmax(model(x_test.to_numpy("float32")), axis=1) == y_test))
 
-    explainer = LimeTabular(
+    explainer = kx.LimeTabular(
         model,
         x_train,  # a DataFrame: feature names come from its columns
         class_names=class_names,

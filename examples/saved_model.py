@@ -34,8 +34,6 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_digits  # noqa: E402
 
-import keras_explain.methods  # noqa: E402,F401  (registers every method)
-from keras_explain.core.registry import available_methods  # noqa: E402
 
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
@@ -69,7 +67,7 @@ def train_digits(out, seed):
     accuracy = model.evaluate(x[test], digits.target[test], verbose=0)[1]
     path = os.path.join(out, "digits.keras")
     model.save(path)
-    return path, accuracy, digits.images[test], digits.target[test]
+    return path, accuracy, digits.images[test], digits.target[test], x[train]
 
 
 def write_scans(out, images, labels, count=8):
@@ -119,7 +117,7 @@ def train_table(out, seed):
         )
     with open(os.path.join(out, "diagnoses.txt"), "w", encoding="utf-8") as handle:
         handle.write("\n".join(data.target_names) + "\n")
-    return path, accuracy
+    return path, accuracy, x[train], x[test[:4]], [data.feature_names[j] for j in columns]
 
 
 def command():
@@ -181,7 +179,7 @@ def main():
     out = args.out
 
     start = time.perf_counter()
-    model, accuracy, images, labels = train_digits(out, args.seed)
+    model, accuracy, images, labels, _ = train_digits(out, args.seed)
     print(
         f"trained and saved {model} in {time.perf_counter() - start:.1f} s: test accuracy {accuracy:.1%}"
     )
@@ -225,7 +223,7 @@ def main():
         ]
     )
 
-    table, accuracy = train_table(out, args.seed)
+    table, accuracy, _, _, _ = train_table(out, args.seed)
     print(f"\ntrained and saved {table}: test accuracy {accuracy:.1%}")
     tables = os.path.join(out, "reports", "cancer")
     tabular = [
@@ -239,20 +237,17 @@ def main():
         "--format",
         "png,html,json",
     ]
-    if "lime_tabular" in available_methods():
-        run(
-            tabular
-            + [
-                "--method",
-                "lime_tabular",
-                "--training-data",
-                os.path.join(out, "train.csv"),
-                "--num-samples",
-                "2000",
-            ]
-        )
-    else:
-        run(tabular + ["--method", "integrated_gradients"])
+    run(
+        tabular
+        + [
+            "--method",
+            "lime_tabular",
+            "--training-data",
+            os.path.join(out, "train.csv"),
+            "--num-samples",
+            "2000",
+        ]
+    )
 
     first = os.path.join(reports, "integrated_gradients.html")
     if args.screenshot:

@@ -189,8 +189,15 @@ class Explanation:
 
         Raises:
             ValueError: for attributions that are not (N, n_features).
+            ImportError: when pandas is not installed.
         """
-        import pandas as pd
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "as_dataframe() needs pandas, which keras_explain does not install: "
+                "pip install pandas (or use e.attributions and e.as_list(i))."
+            ) from None
 
         values = self.attributions
         if values.ndim != 2:

@@ -256,7 +256,7 @@ def _table_card_body(explanation, i, top_k):
     largest = max(abs(w) for _, _, w in rows) or 1.0
     body = []
     for rank, (label, value, weight) in enumerate(rows, start=1):
-        width = int(round(80 * abs(weight) / largest))
+        width = int(round(56 * abs(weight) / largest))
         sign = "pos" if weight > 0 else "neg"
         body.append(
             f'<tr><td class="num">{rank}</td><td>{_e(label)}</td><td class="num">{_e(value)}</td>'

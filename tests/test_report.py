@@ -140,9 +140,9 @@ def test_tabular_cards_show_the_top_k_features(tmp_path):
     )
     # Strongest first: 3.0 (say "hi"), -2.0 (bmi), 1.0 (x3); values are the inputs.
     assert rows == [
-        ("1", "say &quot;hi&quot;", "1.25", "3", "pos", "80"),
-        ("2", "bmi &amp; &lt;b&gt;", "0.25", "-2", "neg", "53"),
-        ("3", "x3", "0.75", "1", "pos", "27"),
+        ("1", "say &quot;hi&quot;", "1.25", "3", "pos", "56"),
+        ("2", "bmi &amp; &lt;b&gt;", "0.25", "-2", "neg", "37"),
+        ("3", "x3", "0.75", "1", "pos", "19"),
     ]
     assert "predicted <b>1</b> (probability 0.8)" in first
 
