@@ -302,12 +302,13 @@ class ExplanationLogger(keras.callbacks.Callback):
         with self._writer.as_default(step=epoch):
             if pictures:
                 shapes = {p.shape for p in pictures}
+                # uint8 pictures are encoded as they are, with no float round trip.
                 if len(shapes) == 1:
-                    batch = np.stack(pictures).astype(np.float32) / 255.0
+                    batch = np.stack(pictures[: self.max_outputs])
                     tf.summary.image(method, batch, max_outputs=self.max_outputs)
                 else:
                     for i, picture in enumerate(pictures[: self.max_outputs]):
-                        tf.summary.image(f"{method}/sample_{i:02d}", picture[None] / 255.0)
+                        tf.summary.image(f"{method}/sample_{i:02d}", picture[None])
             for name, value in scalars.items():
                 tf.summary.scalar(name, value)
         self._writer.flush()
