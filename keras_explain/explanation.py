@@ -30,14 +30,25 @@ def jsonable(value):
     return repr(value)
 
 
+def _arrays(value):
+    """An array, or a list of arrays when the value holds one per model input."""
+    if isinstance(value, (list, tuple)) and value and all(
+        isinstance(v, np.ndarray) for v in value
+    ):
+        return [np.asarray(v) for v in value]
+    return np.asarray(value)
+
+
 class Explanation:
     """Attributions for a batch of inputs, with everything needed to read them.
 
     Args:
         attributions: np.ndarray. Shape (N, ...) like the inputs for gradient
             and SHAP methods, (N, H, W) for Grad-CAM and LIME images,
-            (N, n_features) for tables.
-        inputs: np.ndarray (N, ...), the explained inputs.
+            (N, n_features) for tables. For a model with several inputs, a
+            list with one array per input, each shaped like that input.
+        inputs: np.ndarray (N, ...), the explained inputs (a list of arrays
+            for a model with several inputs).
         targets: np.ndarray int (N,), the explained output index per input.
         predictions: np.ndarray (N, K), the model's outputs at the inputs.
         method: str, the registered method name.
@@ -57,8 +68,8 @@ class Explanation:
     """
 
     def __init__(self, attributions, inputs, targets, predictions, method, config=None, **extras):
-        self.attributions = np.asarray(attributions)
-        self.inputs = np.asarray(inputs)
+        self.attributions = _arrays(attributions)
+        self.inputs = _arrays(inputs)
         self.targets = np.asarray(targets, dtype=np.int64)
         self.predictions = np.asarray(predictions)
         self.method = str(method)
@@ -74,17 +85,33 @@ class Explanation:
             f"attribute {name!r}; its extras are {sorted(extras)}"
         )
 
+    @property
+    def multi_input(self):
+        """True when the explained model has several inputs (attributions is a list)."""
+        return isinstance(self.attributions, list)
+
     def __len__(self):
-        return len(self.attributions)
+        return len(self.attributions[0] if self.multi_input else self.attributions)
 
     def __repr__(self):
         extras = ", ".join(sorted(self.extras))
+        shape = (
+            [a.shape for a in self.attributions] if self.multi_input else self.attributions.shape
+        )
         return (
             f"Explanation(method={self.method!r}, n={len(self)}, "
-            f"attributions={self.attributions.shape}, extras=[{extras}])"
+            f"attributions={shape}, extras=[{extras}])"
         )
 
     # -- views -------------------------------------------------------------
+
+    def _single_input(self, view):
+        if self.multi_input:
+            raise ValueError(
+                f"{view}: expected the explanation of a model with one input, received one "
+                f"of a model with {len(self.attributions)} inputs; use e.attributions[k] for "
+                f"input k."
+            )
 
     def heatmap(self, reduce="sum", channel_axis=-1):
         """One value per pixel: attributions reduced over channels to (N, H, W).
@@ -104,6 +131,7 @@ class Explanation:
             ValueError: for attributions that are not images.
         """
         check_choice("reduce", reduce, _REDUCTIONS)
+        self._single_input("heatmap")
         a = self.attributions
         if a.ndim == 3:
             return a
@@ -135,6 +163,7 @@ class Explanation:
         Returns:
             matplotlib.figure.Figure.
         """
+        self._single_input("plot")
         from keras_explain import viz
 
         return viz.plot_explanation(
@@ -160,6 +189,7 @@ class Explanation:
             ValueError: for attributions that are not (N, n_features), an index
                 out of range or another label.
         """
+        self._single_input("as_list")
         values = self.attributions
         if values.ndim != 2:
             fail("attributions", "tabular attributions of shape (N, n_features)", values)
@@ -199,6 +229,7 @@ class Explanation:
                 "pip install pandas (or use e.attributions and e.as_list(i))."
             ) from None
 
+        self._single_input("as_dataframe")
         values = self.attributions
         if values.ndim != 2:
             fail("attributions", "tabular attributions of shape (N, n_features)", values)
@@ -236,7 +267,13 @@ class Explanation:
         path = os.fspath(path)
         if not path.endswith(".npz"):
             path += ".npz"
-        arrays = {name: getattr(self, name) for name in _CORE_ARRAYS}
+        arrays = {}
+        for name in _CORE_ARRAYS:
+            value = getattr(self, name)
+            if isinstance(value, list):
+                arrays.update({f"{name}:{k}": part for k, part in enumerate(value)})
+            else:
+                arrays[name] = value
         meta_extras, array_extras = {}, []
         for key, value in self.extras.items():
             if isinstance(value, np.ndarray):
@@ -270,7 +307,17 @@ class Explanation:
             meta = json.loads(bytes(data["meta.json"]).decode("utf-8"))
             if meta.get("format") != _FORMAT:
                 fail("path", "a file written by Explanation.save()", os.fspath(path))
-            core = {name: data[name] for name in _CORE_ARRAYS}
+            core = {}
+            for name in _CORE_ARRAYS:
+                if name in data.files:
+                    core[name] = data[name]
+                else:
+                    parts = sorted(
+                        (int(f.rpartition(":")[2]), f)
+                        for f in data.files
+                        if f.startswith(name + ":")
+                    )
+                    core[name] = [data[f] for _, f in parts]
             extras = dict(meta["extras"])
             for key in meta["array_extras"]:
                 extras[key] = data["extra." + key]

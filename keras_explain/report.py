@@ -476,6 +476,11 @@ def write_html(
             raise ValueError(
                 f"explanations: expected Explanation objects, received a {type(item).__name__}."
             )
+        if item.multi_input:
+            raise ValueError(
+                f"explanations: expected explanations of models with one input, received a "
+                f"{item.method} explanation of a model with {len(item.attributions)} inputs."
+            )
     top_k = check_int("top_k", top_k, minimum=1)
     top_outputs = check_int("top_outputs", top_outputs, minimum=1)
     max_samples = check_int("max_samples", max_samples, minimum=1, allow_none=True)

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 import keras_explain as kx
 from keras_explain.core.batching import collect_groups, iterate_groups, segment_sums
+from keras_explain.core.registry import multi_input_methods
 
 
 def _explainers(model, cnn=False):
@@ -132,6 +133,57 @@ def test_multi_output_model_by_name_and_index(rows):
     assert str(error.value) == (
         "output: expected one of the model's output names 'kind', 'size', received 'colour'."
     )
+
+
+def _two_input_linear():
+    """y = concat(a, b) W + c: a model with inputs a (N, 3) and b (N, 2, 2)."""
+    a = keras.Input((3,), name="a")
+    b = keras.Input((2, 2), name="b")
+    joined = keras.layers.Concatenate()([a, keras.layers.Flatten()(b)])
+    model = keras.Model([a, b], keras.layers.Dense(4)(joined))
+    kernel = np.random.default_rng(9).normal(size=(7, 4)).astype("float32")
+    model.layers[-1].set_weights([kernel, np.zeros(4, "float32")])
+    return model, kernel
+
+
+def test_models_with_several_inputs(tmp_path):
+    model, kernel = _two_input_linear()
+    rng = np.random.default_rng(10)
+    xa = rng.normal(size=(5, 3)).astype("float32")
+    xb = rng.normal(size=(5, 2, 2)).astype("float32")
+    e = kx.GradientSaliency(model, batch_size=2).explain([xa, xb], targets=[0, 1, 2, 3, 0])
+    # A linear model's gradients are its weights, split and shaped per input.
+    np.testing.assert_allclose(e.attributions[0], kernel[:3, e.targets].T, atol=1e-6)
+    np.testing.assert_allclose(e.attributions[1], kernel[3:, e.targets].T.reshape(5, 2, 2), atol=1e-6)
+    by_name = kx.GradientSaliency(model, multiply_by_inputs=True).explain({"b": xb, "a": xa})
+    np.testing.assert_array_equal(by_name.targets, np.argmax(model([xa, xb]).numpy(), axis=1))
+    np.testing.assert_allclose(by_name.attributions[0], kernel[:3, by_name.targets].T * xa, atol=1e-6)
+    same = kx.Explanation.load(e.save(tmp_path / "two"))
+    assert same.multi_input and len(same) == 5
+    for got, want in zip(same.attributions + same.inputs, e.attributions + [xa, xb]):
+        np.testing.assert_array_equal(got, want)
+    messages = {
+        "x": (lambda: kx.GradientSaliency(model).explain(xa)),
+        "rows": (lambda: kx.GradientSaliency(model).explain([xa, xb[:2]])),
+        "keys": (lambda: kx.GradientSaliency(model).explain({"a": xa})),
+        "method": (lambda: kx.IntegratedGradients(model)),
+        "view": (lambda: e.heatmap()),
+    }
+    for key, call in messages.items():
+        with pytest.raises(ValueError) as error:
+            call()
+        messages[key] = str(error.value)
+    assert messages == {
+        "x": "x: expected a list of 2 arrays, one per model input (a, b), received an array of "
+        "shape (5, 3) and dtype float32.",
+        "rows": "x: expected the same number of rows for every model input, received 5, 2.",
+        "keys": "x: expected a dict with the model's inputs 'a', 'b', received keys 'a'.",
+        "method": "model: expected a model with a single input for IntegratedGradients, received "
+        "a model with 2 inputs (a, b); " + ", ".join(multi_input_methods())
+        + " explain models with several inputs.",
+        "view": "heatmap: expected the explanation of a model with one input, received one of a "
+        "model with 2 inputs; use e.attributions[k] for input k.",
+    }
 
 
 def test_registry_and_one_call_form(tanh_mlp, rows):

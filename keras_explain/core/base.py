@@ -20,7 +20,6 @@ import tensorflow as tf
 
 from keras_explain.core.batching import collect_groups, iterate_groups, segment_sums
 from keras_explain.core.compile import CompiledStep
-from keras_explain.core.inputs import to_numpy
 from keras_explain.core.model import ModelFunction
 from keras_explain.core.targets import resolve_targets
 from keras_explain.core.validation import check_bool, check_int, fail
@@ -82,9 +81,20 @@ class Explainer:
     #: True when `_pair` computes the model output at x itself (no separate
     #: forward pass is needed for predictions and predicted-class targets).
     _kernel_predicts = False
+    #: True when the method takes models with several inputs: `x` (and the
+    #: attributions) are then lists with one array per model input.
+    _multi_input = False
 
     def __init__(self, model, output=None, batch_size=None, run_eagerly=False, verbose="auto"):
         self._model_fn = ModelFunction(model, output)
+        if self._model_fn.multiple and not self._multi_input:
+            takes = ", ".join(_multi_input_methods())
+            raise ValueError(
+                f"model: expected a model with a single input for {type(self).__name__}, "
+                f"received a model with {len(self._model_fn.input_shapes)} inputs "
+                f"({', '.join(self._model_fn.input_names)}); {takes} explain models with "
+                f"several inputs."
+            )
         self.batch_size = check_int("batch_size", batch_size, minimum=1, allow_none=True)
         self.run_eagerly = check_bool("run_eagerly", run_eagerly)
         if verbose not in (0, 1, "auto", True, False):
@@ -134,7 +144,9 @@ class Explainer:
 
         Args:
             x: inputs (N, ...): a numpy array, tf.Tensor or tf.data.Dataset of x
-                or (x, y) (labels are ignored).
+                or (x, y) (labels are ignored). For a model with several
+                inputs (methods that take one), a list of arrays, one per
+                model input, or a dict keyed by input name.
             targets: the output explained per input: None for the predicted
                 class (argmax; output 0 for a single-output model), an int for
                 all inputs, or an int array of shape (N,).
@@ -154,15 +166,14 @@ class Explainer:
         elif verbose not in (0, 1, "auto", True, False):
             fail("verbose", "0, 1 or 'auto'", verbose)
         x_np, targets = self._prepare(x, targets)
-        x_tensor = tf.convert_to_tensor(x_np, dtype=self._model_fn.input_dtype)
+        x_tensor = self._model_fn.tensors(x_np)
+        count = _rows(x_tensor)
         if self._kernel_predicts:
             predictions = None
-            resolved = resolve_targets(
-                targets, len(x_np), num_outputs=self._model_fn.output_size()
-            )
+            resolved = resolve_targets(targets, count, num_outputs=self._model_fn.output_size())
         else:
             predictions = self.predict(x_tensor)
-            resolved = resolve_targets(targets, len(x_np), predictions=predictions)
+            resolved = resolve_targets(targets, count, predictions=predictions)
         plan = self._plan(x_tensor, resolved, predictions, **options)
         plan.inputs = x_np
         sums = self._accumulate(plan, self._groups(plan, verbose))
@@ -172,20 +183,22 @@ class Explainer:
         """Model outputs (N, K) for inputs x, through the compiled step.
 
         Args:
-            x: numpy array or tensor (N, ...).
+            x: numpy array or tensor (N, ...); for a model with several
+                inputs, a list of them.
 
         Returns:
             np.ndarray float32 (N, K).
         """
-        x = tf.convert_to_tensor(x, dtype=self._model_fn.input_dtype)
+        x = self._model_fn.tensors(x)
+        count = _rows(x)
         groups = iterate_groups(
             lambda feed: self._step("forward", feed),
             {"x": x},
-            len(x),
+            count,
             batch_size=self._batch_size_for(x),
             verbose=0,
         )
-        return collect_groups(groups, len(x))["y"]
+        return collect_groups(groups, count)["y"]
 
     def _groups(self, plan, verbose):
         per_input = dict(plan.per_input)
@@ -219,8 +232,7 @@ class Explainer:
     def _batch_size_for(self, x):
         if self.batch_size is not None:
             return self.batch_size
-        per_row = int(np.prod(x.shape[1:])) or 1
-        return int(np.clip(2**23 // per_row, 16, 512))
+        return int(np.clip(2**23 // row_size(x), 16, 512))
 
     # -- what each method writes ---------------------------------------------
 
@@ -230,7 +242,7 @@ class Explainer:
         Methods whose inputs need their own reading (tables with category
         strings) override this; the default accepts what `to_numpy` does.
         """
-        return to_numpy(x, "x", self._model_fn.input_shape), targets
+        return self._model_fn.read(x, "x"), targets
 
     def _plan(self, x, targets, predictions, **options):
         if options:
@@ -267,3 +279,19 @@ class Explainer:
 
 def _is_array(value):
     return isinstance(value, np.ndarray) and value.size > 1
+
+
+def _rows(x):
+    """N, the number of inputs of a tensor or of a list of tensors (one per model input)."""
+    return int(tf.nest.flatten(x)[0].shape[0])
+
+
+def row_size(x):
+    """Values per input row, summed over the model's inputs (at least 1)."""
+    return sum(int(np.prod(part.shape[1:])) for part in tf.nest.flatten(x)) or 1
+
+
+def _multi_input_methods():
+    from keras_explain.core.registry import multi_input_methods
+
+    return multi_input_methods()

@@ -11,6 +11,11 @@ not depend on `batch_size`, and memory is bounded by one batch.
 
 The loop keeps no Python state per batch other than the carried partial group,
 and the step is a pure function of its tensors.
+
+A per-input value may be a list of tensors (one per input of a model with
+several inputs); a step result may be a list too. Results travel through the
+loop flattened, under keys "name:0", "name:1", ..., and `collect_groups`
+puts the lists back together.
 """
 
 import sys
@@ -18,6 +23,31 @@ import sys
 import keras
 import numpy as np
 import tensorflow as tf
+
+
+def flatten_results(values):
+    """A flat dict of tensors from step results whose values may be lists."""
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, (list, tuple)):
+            flat.update({f"{key}:{i}": part for i, part in enumerate(value)})
+        else:
+            flat[key] = value
+    return flat
+
+
+def unflatten_results(flat):
+    """The inverse of `flatten_results`: "name:i" keys back into lists."""
+    values, parts = {}, {}
+    for key, value in flat.items():
+        name, colon, index = key.rpartition(":")
+        if colon and index.isdigit():
+            parts.setdefault(name, {})[int(index)] = value
+        else:
+            values[key] = value
+    for name, pieces in parts.items():
+        values[name] = [pieces[i] for i in range(len(pieces))]
+    return values
 
 
 def segment_sums(values, segment_ids, group_size=None):
@@ -30,10 +60,11 @@ def segment_sums(values, segment_ids, group_size=None):
             returned as they are.
 
     Returns:
-        dict of tensors (G_local, ...).
+        flat dict of tensors (G_local, ...) (see `flatten_results`).
     """
+    values = flatten_results(values)
     if group_size == 1:
-        return dict(values)
+        return values
     count = segment_ids[-1] + 1
     return {
         key: tf.math.unsorted_segment_sum(value, segment_ids, count)
@@ -87,8 +118,10 @@ def iterate_groups(
     if samples % group_size:
         raise ValueError(f"group_size {group_size} must divide samples {samples}")
     total = num_inputs * samples
-    tensors = {k: tf.convert_to_tensor(v) for k, v in per_input.items()}
-    shared = {k: tf.convert_to_tensor(v) for k, v in (per_sample or {}).items()}
+    tensors = {k: tf.nest.map_structure(tf.convert_to_tensor, v) for k, v in per_input.items()}
+    shared = {
+        k: tf.nest.map_structure(tf.convert_to_tensor, v) for k, v in (per_sample or {}).items()
+    }
     per_pair = per_pair or {}
     bar = _progress(total, verbose)
     carry = None
@@ -98,11 +131,11 @@ def iterate_groups(
         inputs = (pairs // samples).astype(np.int32)
         groups = pairs // group_size
         first = int(groups[0])
-        feed = {k: tf.gather(v, inputs) for k, v in tensors.items()}
+        feed = {k: _gather(v, inputs) for k, v in tensors.items()}
         feed.update({k: v[start:stop] for k, v in per_pair.items()})
         feed["input_index"] = inputs
         feed["sample_index"] = (pairs % samples).astype(np.int32)
-        feed.update({k: tf.gather(v, feed["sample_index"]) for k, v in shared.items()})
+        feed.update({k: _gather(v, feed["sample_index"]) for k, v in shared.items()})
         feed["segment"] = (groups - first).astype(np.int32)
         out = {k: np.asarray(v) for k, v in step(feed).items()}
         if carry is not None:
@@ -123,8 +156,16 @@ def iterate_groups(
             bar.update(stop)
 
 
+def _gather(value, rows):
+    return tf.nest.map_structure(lambda part: tf.gather(part, rows), value)
+
+
 def collect_groups(iterator, num_groups):
-    """Write every yielded group into arrays of shape (num_groups, ...)."""
+    """Write every yielded group into arrays of shape (num_groups, ...).
+
+    Returns:
+        dict of arrays; results that were lists in the step are lists again.
+    """
     result = None
     for first, values in iterator:
         if result is None:
@@ -134,4 +175,4 @@ def collect_groups(iterator, num_groups):
         count = len(next(iter(values.values())))
         for key, value in values.items():
             result[key][first : first + count] = value
-    return result
+    return unflatten_results(result)

@@ -1,7 +1,7 @@
 """The one compile helper: a tf.function traced once per input signature.
 
-Every argument is a (nested structure of) tensors whose first dimension is the
-batch. The function is traced with that dimension set to None, so a second
+Every argument is a tensor, or a list of tensors (one per input of a model
+with several inputs), whose first dimension is the batch. The function is traced with that dimension set to None, so a second
 call, a new batch size or the shorter last batch all reuse the same graph.
 """
 
@@ -32,9 +32,10 @@ class CompiledStep:
     def __call__(self, kind, tensors):
         if self.run_eagerly:
             return self._fn(kind, tensors)
-        tensors = {k: tf.convert_to_tensor(v) for k, v in tensors.items()}
+        tensors = {k: tf.nest.map_structure(tf.convert_to_tensor, v) for k, v in tensors.items()}
         key = (kind,) + tuple(
-            (k, tuple(v.shape[1:]), v.dtype) for k, v in sorted(tensors.items())
+            (k, tuple((tuple(t.shape[1:]), t.dtype) for t in tf.nest.flatten(v)))
+            for k, v in sorted(tensors.items())
         )
         concrete = self._concrete.get(key)
         if concrete is None:

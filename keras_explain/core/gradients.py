@@ -26,17 +26,22 @@ def target_gradient(model_fn, x, target):
 
     Args:
         model_fn: callable (B, ...) -> (B, K).
-        x: float tensor (B, ...).
+        x: float tensor (B, ...), or a list of them for a model with several
+            inputs.
         target: int32 tensor (B,), -1 for the row's argmax.
 
     Returns:
-        (gradient like x, y (B, K), target used (B,)).
+        (gradient like x (float32), y (B, K), target used (B,)).
     """
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = model_fn(x)
         score, chosen = pick(y, target)
     gradient = tape.gradient(score, x)
-    if gradient is None:
-        gradient = tf.zeros_like(x)
-    return tf.cast(gradient, tf.float32), y, chosen
+
+    def checked(part, grad):
+        return tf.zeros_like(part, tf.float32) if grad is None else tf.cast(grad, tf.float32)
+
+    if isinstance(x, (list, tuple)):
+        return [checked(p, g) for p, g in zip(x, gradient)], y, chosen
+    return checked(x, gradient), y, chosen

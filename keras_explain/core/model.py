@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_explain.core.inputs import to_numpy
 from keras_explain.core.validation import describe
 
 
@@ -48,27 +49,46 @@ def _model_inputs(model):
     return list(inputs) if inputs else None
 
 
-def input_shape(model):
-    """The model's single input shape with batch dimension, or None if unknown."""
+def input_names(model):
+    """Names of the model's inputs, in the order it takes them (empty when unknown)."""
+    inputs = _model_inputs(model) or []
+    return [str(getattr(i, "name", f"input_{k}")).split(":")[0] for k, i in enumerate(inputs)]
+
+
+def input_shapes(model):
+    """Every input shape of the model, with batch dimension, or None if unknown."""
     inputs = _model_inputs(model)
     if inputs is None:
         return None
-    if len(inputs) != 1:
+    return [tuple(None if d is None else int(d) for d in i.shape) for i in inputs]
+
+
+def input_shape(model):
+    """The model's single input shape with batch dimension, or None if unknown.
+
+    Raises:
+        ValueError: for a model with several inputs.
+    """
+    shapes = input_shapes(model)
+    if shapes is None:
+        return None
+    if len(shapes) != 1:
         raise ValueError(
             f"model: expected a model with a single input, received a model with "
-            f"{len(inputs)} inputs ({', '.join(str(getattr(i, 'name', i)) for i in inputs)})."
+            f"{len(shapes)} inputs ({', '.join(input_names(model))})."
         )
-    return tuple(None if d is None else int(d) for d in inputs[0].shape)
+    return shapes[0]
+
+
+def _floating(dtype):
+    dtype = tf.as_dtype(dtype)
+    return dtype if dtype.is_floating else tf.float32
 
 
 def input_dtype(model):
-    """The dtype the model's input expects (float32 when unknown)."""
+    """The dtype the model's (first) input expects (float32 when unknown)."""
     inputs = _model_inputs(model)
-    if inputs:
-        dtype = tf.as_dtype(inputs[0].dtype)
-        if dtype.is_floating:
-            return dtype
-    return tf.float32
+    return _floating(inputs[0].dtype) if inputs else tf.float32
 
 
 def output_names(model):
@@ -207,17 +227,71 @@ def static_output_size(model, output):
 
 
 class ModelFunction:
-    """Call a Keras model in inference mode and return the explained (B, K) output."""
+    """Call a Keras model in inference mode and return the explained (B, K) output.
+
+    A model with several inputs takes a list of tensors, one per input in the
+    order of `model.inputs`; `multiple` says so.
+    """
 
     def __init__(self, model, output=None):
         self.model = check_model(model)
         self.output = check_output(model, output)
         self.names = output_names(model)
-        self.input_shape = input_shape(model)
-        self.input_dtype = input_dtype(model)
+        self.input_names = input_names(model)
+        self.input_shapes = input_shapes(model)
+        self.multiple = self.input_shapes is not None and len(self.input_shapes) > 1
+        self.input_shape = None if self.multiple else input_shape(model)
+        inputs = _model_inputs(model) or []
+        self.input_dtypes = [_floating(i.dtype) for i in inputs] or [tf.float32]
+        self.input_dtype = self.input_dtypes[0]
+
+    def read(self, x, name="x"):
+        """Inputs as checked numpy: one array (N, ...), or a list per input.
+
+        Raises:
+            ValueError: naming `name` for a wrong structure, shape or values.
+        """
+        if not self.multiple:
+            return to_numpy(x, name, self.input_shape)
+        count = len(self.input_shapes)
+        names = self.input_names
+        if isinstance(x, dict):
+            missing = [n for n in names if n not in x]
+            if missing or len(x) != count:
+                raise ValueError(
+                    f"{name}: expected a dict with the model's inputs {', '.join(map(repr, names))}, "
+                    f"received keys {', '.join(map(repr, sorted(map(str, x))))}."
+                )
+            x = [x[n] for n in names]
+        if not isinstance(x, (list, tuple)) or len(x) != count:
+            raise ValueError(
+                f"{name}: expected a list of {count} arrays, one per model input "
+                f"({', '.join(names)}), received {describe(x)}."
+            )
+        arrays = [
+            to_numpy(part, f"{name}[{k}]", shape)
+            for k, (part, shape) in enumerate(zip(x, self.input_shapes))
+        ]
+        sizes = [len(a) for a in arrays]
+        if len(set(sizes)) != 1:
+            raise ValueError(
+                f"{name}: expected the same number of rows for every model input, "
+                f"received {', '.join(map(str, sizes))}."
+            )
+        return arrays
+
+    def tensors(self, x):
+        """Numpy inputs (as `read` returns them) as tensors of the input dtypes."""
+        if self.multiple:
+            return [tf.convert_to_tensor(a, d) for a, d in zip(x, self.input_dtypes)]
+        return tf.convert_to_tensor(x, self.input_dtype)
 
     def __call__(self, x):
-        outputs = self.model(tf.cast(x, self.input_dtype), training=False)
+        if self.multiple:
+            x = [tf.cast(part, d) for part, d in zip(x, self.input_dtypes)]
+        else:
+            x = tf.cast(x, self.input_dtype)
+        outputs = self.model(x, training=False)
         return select_output(outputs, self.output, self.names)
 
     def output_size(self):

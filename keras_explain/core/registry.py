@@ -50,6 +50,12 @@ def available_methods():
     return sorted(_METHODS)
 
 
+def multi_input_methods():
+    """Class names of the explainers that take models with several inputs."""
+    _load_methods()
+    return sorted({e.cls.__name__ for e in _METHODS.values() if e.cls._multi_input})
+
+
 def _entry(method, argument="method"):
     _load_methods()
     if not isinstance(method, str) or method.lower() not in _LOOKUP:

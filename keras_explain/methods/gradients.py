@@ -34,8 +34,9 @@ class GradientSaliency(Explainer):
             `keras_explain.Explainer`.
 
     `explain(x, targets=None)` returns an `Explanation` whose `attributions`
-    have the shape of x, (N, ...). The gradient and the model outputs come from
-    the same pass through the model.
+    have the shape of x, (N, ...) (for a model with several inputs, x and the
+    attributions are lists with one array per input). The gradient and the
+    model outputs come from the same pass through the model.
 
     Example:
 
@@ -50,6 +51,7 @@ class GradientSaliency(Explainer):
 
     method = "saliency"
     _kernel_predicts = True
+    _multi_input = True
     _smoothable = True
     _samples = 1
 
@@ -66,11 +68,13 @@ class GradientSaliency(Explainer):
     def _pair(self, rows):
         x = rows["x"]
         gradient, y, chosen = target_gradient(self._model_fn, x, rows["target"])
-        if self.multiply_by_inputs:
-            gradient = gradient * tf.cast(x, gradient.dtype)
-        if self.absolute:
-            gradient = tf.abs(gradient)
-        return {"attributions": gradient, "y": y, "target": chosen}
+
+        def finish(g, part):
+            if self.multiply_by_inputs:
+                g = g * tf.cast(part, g.dtype)
+            return tf.abs(g) if self.absolute else g
+
+        return {"attributions": tf.nest.map_structure(finish, gradient, x), "y": y, "target": chosen}
 
 
 _IG_RULES = ("trapezoid", "left", "right", "midpoint", "gauss_legendre")
