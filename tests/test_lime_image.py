@@ -208,3 +208,26 @@ def test_bad_input(colour_task):
     assert _error(lambda: lime.explain(x_test[:1], top_labels=4)) == (
         "top_labels: expected at most 3 (the model's outputs), received 4."
     )
+
+
+def test_composites_are_the_image_or_the_fill_bit_for_bit():
+    rng = np.random.default_rng(3)
+    count, size = 6, 8
+    image = rng.normal(size=(size, size, 3)).astype("float32")
+    fill = rng.normal(size=(size, size, 3)).astype("float32")
+    fill[0, 0] = -0.0
+    segments = _grid_segments(size, cells=2).astype(np.int32)
+    keep = rng.integers(0, 2, size=(count, 4)).astype("float32")
+    flatten = keras.Sequential([keras.Input((size, size, 3)), keras.layers.Flatten()])
+    lime = kx.LimeImage(flatten, num_samples=count, segmentation=segments[None])
+    rows = {
+        "x": np.repeat(image[None], count, 0),
+        "fill": np.repeat(fill[None], count, 0),
+        "segments": np.repeat(segments[None], count, 0),
+        "keep": keep,
+        "labels": np.tile(np.arange(size * size * 3, dtype=np.int32), (count, 1)),
+    }
+    composites = lime._pair(rows)["y"].numpy().reshape(count, size, size, 3)
+    expected = np.where(keep[:, segments][..., None] > 0, image[None], fill[None])
+    np.testing.assert_array_equal(composites, expected)
+    assert 0 < keep.mean() < 1

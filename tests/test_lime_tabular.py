@@ -13,7 +13,13 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 import keras_explain as kx
 from keras_explain.core.registry import build_explainer
 from keras_explain.core.tabular import BINNED, TableSchema, TrainingStatistics
-from keras_explain.methods.lime_tabular import LimeTabular, NeighbourhoodSampler, fit_surrogate
+from keras_explain.methods.lime_tabular import (
+    LimeTabular,
+    NeighbourhoodSampler,
+    first_reaching,
+    fit_surrogate,
+    uniform24,
+)
 
 lime_tabular = pytest.importorskip("lime.lime_tabular")
 
@@ -305,6 +311,65 @@ def test_first_sample_is_the_row(breast_cancer_task):
             tf.constant([0, 0]),
             tf.constant(5, tf.int64),
         )
+
+
+def test_integer_thresholds_equal_float_comparisons():
+    """A draw's 24-bit integer k is read as the float32 uniform (k + 0.5) / 2**24; comparing
+    k with first_reaching(c) is the same test as comparing that uniform with c."""
+    k = np.arange(2**24)
+    u = uniform24(k)
+    # The sampler's own float32 arithmetic gives the same uniforms.
+    sample = np.random.default_rng(0).integers(0, 2**24, 1000)
+    on_device = (tf.cast(tf.constant(sample, tf.uint64), tf.float32) + 0.5) * tf.constant(2.0**-24, tf.float32)
+    np.testing.assert_array_equal(on_device.numpy(), u[sample])
+    assert u.min() > 0 and np.all(np.diff(u) >= 0)
+    values = np.concatenate(
+        [
+            np.array([2**-26, 1 / 3, 0.5, 0.5 + 2**-24, 0.75, 1 - 2**-24, 1.0, 2.0], np.float32),
+            np.random.default_rng(1).uniform(0, 1, 6).astype(np.float32),
+        ]
+    )
+    thresholds = first_reaching(values)
+    for value, threshold in zip(values, thresholds):
+        np.testing.assert_array_equal(k >= threshold, u >= value)
+    # 2.0 is never reached; 1.0 only by the largest k, whose uniform rounds up to 1.
+    assert thresholds[7] == 2**24 and thresholds[6] == 2**24 - 1
+
+
+def test_streamed_surrogate_equals_a_fit_on_all_samples(breast_cancer_task):
+    """explain() folds each batch into per-row sums; a fit on all samples at once agrees."""
+    model, x, _, _, rows, _ = breast_cancer_task
+    rows, samples = rows[:4], 700
+    for options, num_features in (
+        ({}, 10),
+        ({"discretize_continuous": False}, 6),
+        ({"discretize_continuous": False, "sample_around_instance": True}, 4),
+    ):
+        explainer = LimeTabular(
+            model, x, num_samples=samples, random_state=3, batch_size=333, verbose=0, **options
+        )
+        e = explainer.explain(rows, num_features=num_features)
+        tiled = np.repeat(rows, samples, axis=0)
+        inputs, interpretable = explainer._sampler(
+            tf.constant(tiled),
+            tf.constant(explainer.stats.row_positions(tiled.astype(np.float64))),
+            tf.constant(tiled) if options.get("sample_around_instance") else None,
+            tf.constant(np.repeat(np.arange(len(rows)), samples), tf.int32),
+            tf.tile(tf.range(samples), [len(rows)]),
+            tf.constant(3, tf.int64),
+        )
+        outputs = model(inputs).numpy()[np.arange(len(tiled)), np.repeat(e.targets, samples)]
+        fitted = fit_surrogate(
+            interpretable.numpy().reshape(len(rows), samples, -1),
+            outputs.reshape(len(rows), samples, 1),
+            explainer.kernel_width,
+            num_features,
+            "auto",
+        )
+        np.testing.assert_array_equal(e.used, fitted["used"][:, 0])
+        np.testing.assert_allclose(e.attributions, fitted["coef"][:, 0], atol=1e-6)
+        for key in ("intercept", "score", "local_pred"):
+            np.testing.assert_allclose(getattr(e, key), fitted[key][:, 0], atol=1e-6, err_msg=key)
 
 
 # -- the maths on a linear model ------------------------------------------------------

@@ -63,3 +63,66 @@ def test_kernels_and_distances():
     np.testing.assert_allclose(
         surrogate.exponential_kernel(cosine, 0.25).numpy(), np.sqrt(np.exp(-(cosine**2) / 0.0625))
     )
+
+
+def _centred_statistics(X, Y, w):
+    """The statistics by their definition: weighted means, then centred products."""
+    total = w.sum(axis=1)
+    x_mean = np.einsum("ns,nsf->nf", w, X) / total[:, None]
+    y_mean = np.einsum("ns,nsl->nl", w, Y) / total[:, None]
+    Xc, Yc = X - x_mean[:, None], Y - y_mean[:, None]
+    return {
+        "gram": np.einsum("ns,nsf,nsg->nfg", w, Xc, Xc),
+        "cross": np.einsum("ns,nsl,nsf->nlf", w, Yc, Xc),
+        "yy": np.einsum("ns,nsl->nl", w, Yc**2),
+        "x_mean": x_mean,
+        "y_mean": y_mean,
+    }
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_shifted_sums_equal_the_centred_statistics(binary):
+    problems = [_problem(seed, binary=binary) for seed in range(3)]
+    X = np.stack([p[0] for p in problems])
+    Y = np.stack([p[1] for p in problems]) + 5.0  # outputs far from 0: no cancellation either
+    X[1, :, 4] = X[1, 0, 4]  # a feature that never moves around input 1
+    w = np.stack([np.sqrt(np.exp(-(p[2] ** 2) / 0.25**2)) for p in problems])
+    expected = _centred_statistics(X, Y, w)
+    stats = surrogate.statistics(X, Y, w)
+    for key, value in expected.items():
+        np.testing.assert_allclose(getattr(stats, key), value, rtol=1e-10, atol=1e-10, err_msg=key)
+    np.testing.assert_array_equal(stats.first, X[:, 0])
+    np.testing.assert_array_equal(stats.constant, np.ptp(X, axis=1) == 0)
+    assert stats.constant[1, 4] and stats.constant.sum() == 1
+
+    # Streamed in uneven runs of (input, sample) pairs, in input-major order, with
+    # another output shift: the same statistics.
+    samples = X.shape[1]
+    root = np.sqrt(w).reshape(-1)
+    reference = Y[:, 0] - 0.3
+    a = (np.sqrt(w)[..., None] * (X - X[:, :1])).reshape(-1, X.shape[-1])
+    b = (np.sqrt(w)[..., None] * (Y - reference[:, None])).reshape(-1, Y.shape[-1])
+    accumulator = surrogate.Accumulator(X[:, 0], reference)
+    cuts = [0, 1, 7, 399, 400, 401, 650, 1111, len(root)]
+    for start, stop in zip(cuts[:-1], cuts[1:]):
+        accumulator.add_pairs(start, samples, root[start:stop], a[start:stop], b[start:stop])
+    streamed = accumulator.statistics()
+    for key, value in expected.items():
+        np.testing.assert_allclose(getattr(streamed, key), value, rtol=1e-10, atol=1e-10, err_msg=key)
+    np.testing.assert_array_equal(streamed.constant, stats.constant)
+    for method, count in (("auto", 4), ("highest_weights", 6), ("lasso_path", 5), ("none", 12)):
+        one = surrogate.fit_statistics(stats, count, method)
+        other = surrogate.fit_statistics(streamed, count, method)
+        np.testing.assert_array_equal(one["used"], other["used"])
+        for key in ("coef", "intercept", "score", "local_pred"):
+            np.testing.assert_allclose(one[key], other[key], atol=1e-10, err_msg=(method, key))
+
+
+def test_constant_outputs_score_one():
+    X, _, distances = _problem(0)
+    Y = np.full((len(X), 1), 0.7)
+    w = np.sqrt(np.exp(-(distances**2) / 0.25**2))
+    fitted = surrogate.fit(X[None], Y[None], w[None], num_features=3)
+    np.testing.assert_array_equal(fitted["coef"], 0.0)
+    assert fitted["score"][0, 0] == 1.0
+    assert fitted["intercept"][0, 0] == pytest.approx(0.7, abs=1e-15)

@@ -1,4 +1,4 @@
-"""The local linear surrogate shared by the LIME explainers: weighted ridge in TF.
+"""The local linear surrogate shared by the LIME explainers: a weighted ridge.
 
 LIME fits, for each explained input and label, a ridge regression (alpha=1,
 with intercept) of the model's outputs on the interpretable representation of
@@ -8,12 +8,27 @@ Everything here works on the weighted, centred sufficient statistics
     G = Xc^T W Xc   (F, F)      r = Xc^T W yc   (F,)      yy = yc^T W yc
 
 so that a fit on any subset of features, with any ridge penalty, costs a small
-solve, and every (input, label) pair is solved in one batched call:
+solve, and every (input, label) pair is solved in one batched call. Every
+feature selection ("none", "highest_weights", "forward_selection",
+"lasso_path") needs nothing but these statistics.
 
-* X: (N, S, F) interpretable samples per input (row 0 is the input itself),
-* Y: (N, S, L) model outputs for the L explained labels of each input,
-* w: (N, S) sample weights.
+The statistics come from the raw weighted sums of the samples shifted by a
+reference point per input (x_ref, y_ref; LIME's sample 0, the input itself):
 
+    W = sum w      sd = sum w d      sdd = sum w d d^T      se = sum w e
+    sde = sum w e d^T      see = sum w e^2      (d = x - x_ref, e = y - y_ref)
+
+which add up over any split of the samples, so samples can be folded in as
+they are produced, batch by batch, and never all held at once (`Accumulator`);
+`statistics` computes the same sums for samples held in arrays. Centring is
+exact algebra on the sums: G = sdd - W dm dm^T with dm = sd / W, and so on;
+the shift keeps the sums small (binary masks differ from the all-ones input
+by -1 or 0), so no precision is lost to cancellation.
+
+Shapes: X (N, S, F) interpretable samples per input (row 0 is the input
+itself), Y (N, S, L) model outputs for the L explained labels of each input,
+w (N, S) sample weights. The distances and kernel are TensorFlow functions
+(they also run inside compiled steps); the small linear algebra runs in numpy.
 All arithmetic is float64.
 """
 
@@ -49,37 +64,141 @@ def exponential_kernel(distances, width):
 
 @dataclasses.dataclass
 class Statistics:
-    """Weighted, centred sufficient statistics of N inputs x L labels."""
+    """Weighted, centred sufficient statistics of N inputs x L labels (numpy float64).
 
-    gram: tf.Tensor  # (N, F, F)
-    cross: tf.Tensor  # (N, L, F)
-    yy: tf.Tensor  # (N, L)
-    x_mean: tf.Tensor  # (N, F)
-    y_mean: tf.Tensor  # (N, L)
-    first: tf.Tensor  # (N, F): the input's own representation (row 0)
-    first_y: tf.Tensor  # (N, L)
+    Attributes:
+        gram: (N, F, F) G = Xc^T W Xc.
+        cross: (N, L, F) r = Xc^T W yc per label.
+        yy: (N, L) yc^T W yc.
+        x_mean, y_mean: (N, F) and (N, L) weighted means.
+        first: (N, F) the input's own representation (sample 0).
+        first_y: (N, L) the reference outputs the sums were shifted by.
+        constant: (N, F) bool, features that never differ from sample 0.
+    """
+
+    gram: np.ndarray
+    cross: np.ndarray
+    yy: np.ndarray
+    x_mean: np.ndarray
+    y_mean: np.ndarray
+    first: np.ndarray
+    first_y: np.ndarray
+    constant: np.ndarray
+
+
+class Accumulator:
+    """Weighted sums of samples that arrive in chunks, turned into `Statistics`.
+
+    Each sample enters as its root weight sqrt(w) and its shifted, root-weighted
+    values a = sqrt(w) (x - x_ref) and b = sqrt(w) (y - y_ref), so every sum is
+    a matrix product: sdd = a^T a, sde = b^T a, sd = sqrt(w)^T a, and so on.
+    The chunks of an input may come in any order and any size; memory is
+    O(N F^2) whatever the number of samples.
+
+    Args:
+        x_reference: (N, F) the input's own representation (sample 0), the
+            shift of x; the surrogate's prediction at the input is read there.
+        y_reference: (N, L) the shift of the outputs (any value works; one
+            close to the outputs, such as the model's output at the input,
+            keeps the sums small).
+
+    Example:
+
+    ```python
+    acc = Accumulator(X[:, 0], Y[:, 0])
+    root = np.sqrt(w[0, :100])
+    acc.add(0, root, root[:, None] * (X[0, :100] - X[0, 0]), root[:, None] * (Y[0, :100] - Y[0, 0]))
+    ...
+    stats = acc.statistics()
+    ```
+    """
+
+    def __init__(self, x_reference, y_reference):
+        self.x_reference = np.array(x_reference, dtype=np.float64)
+        self.y_reference = np.array(y_reference, dtype=np.float64)
+        count, size = self.x_reference.shape
+        labels = self.y_reference.shape[1]
+        self.total = np.zeros(count)
+        self.sum_d = np.zeros((count, size))
+        self.sum_dd = np.zeros((count, size, size))
+        self.sum_e = np.zeros((count, labels))
+        self.sum_de = np.zeros((count, labels, size))
+        self.sum_ee = np.zeros((count, labels))
+
+    def add(self, index, root_weights, a, b):
+        """Add samples of one input, or of all inputs at once.
+
+        Args:
+            index: the input (an int) with root_weights (S,), a (S, F) and
+                b (S, L); or `slice(None)` with leading N dimensions on all three.
+            root_weights: sqrt(w) of each sample.
+            a: sqrt(w) (x - x_ref) of each sample.
+            b: sqrt(w) (y - y_ref) of each sample.
+        """
+        root = np.asarray(root_weights, dtype=np.float64)[..., None, :]
+        a = np.asarray(a, dtype=np.float64)
+        b = np.asarray(b, dtype=np.float64)
+        a_t = np.swapaxes(a, -1, -2)
+        self.total[index] += (root @ root[..., 0, :, None])[..., 0, 0]
+        self.sum_d[index] += (root @ a)[..., 0, :]
+        self.sum_dd[index] += a_t @ a
+        self.sum_e[index] += (root @ b)[..., 0, :]
+        self.sum_de[index] += np.swapaxes(b, -1, -2) @ a
+        self.sum_ee[index] += np.sum(b * b, axis=-2)
+
+    def add_pairs(self, first_pair, samples, root_weights, a, b):
+        """Add a run of consecutive (input, sample) pairs in input-major order.
+
+        Pair p is sample p % samples of input p // samples, the order of the
+        shared batching loop; a run may start and end anywhere.
+
+        Args:
+            first_pair: index of the run's first pair.
+            samples: samples per input.
+            root_weights, a, b: as in `add`, one row per pair of the run.
+        """
+        start, count = 0, len(root_weights)
+        while start < count:
+            pair = first_pair + start
+            stop = min(count, start + samples - pair % samples)
+            self.add(pair // samples, root_weights[start:stop], a[start:stop], b[start:stop])
+            start = stop
+
+    def statistics(self):
+        """The centred `Statistics` of everything added so far."""
+        total = self.total
+        mean_d = self.sum_d / total[:, None]
+        mean_e = self.sum_e / total[:, None]
+        gram = self.sum_dd - total[:, None, None] * mean_d[:, :, None] * mean_d[:, None, :]
+        cross = self.sum_de - total[:, None, None] * mean_e[:, :, None] * mean_d[:, None, :]
+        yy = self.sum_ee - total[:, None] * mean_e * mean_e
+        # sum w (x_f - x_ref_f)^2 is zero exactly when no sample moves feature f.
+        constant = np.diagonal(self.sum_dd, axis1=1, axis2=2) == 0.0
+        return Statistics(
+            gram=gram,
+            cross=cross,
+            yy=yy,
+            x_mean=self.x_reference + mean_d,
+            y_mean=self.y_reference + mean_e,
+            first=self.x_reference,
+            first_y=self.y_reference,
+            constant=constant,
+        )
 
 
 def statistics(X, Y, w):
-    """Compute `Statistics` from samples X (N, S, F), outputs Y (N, S, L), weights w (N, S)."""
-    X = tf.convert_to_tensor(X, tf.float64)
-    Y = tf.convert_to_tensor(Y, tf.float64)
-    w = tf.convert_to_tensor(w, tf.float64)
-    total = tf.reduce_sum(w, axis=1, keepdims=True)
-    x_mean = tf.einsum("ns,nsf->nf", w, X) / total
-    y_mean = tf.einsum("ns,nsl->nl", w, Y) / total
-    Xc = X - x_mean[:, None, :]
-    Yc = Y - y_mean[:, None, :]
-    weighted = Xc * w[:, :, None]
-    return Statistics(
-        gram=tf.einsum("nsf,nsg->nfg", weighted, Xc),
-        cross=tf.einsum("nsf,nsl->nlf", weighted, Yc),
-        yy=tf.einsum("ns,nsl->nl", w, Yc * Yc),
-        x_mean=x_mean,
-        y_mean=y_mean,
-        first=X[:, 0, :],
-        first_y=Y[:, 0, :],
+    """`Statistics` from samples X (N, S, F), outputs Y (N, S, L), weights w (N, S)."""
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    root = np.sqrt(np.asarray(w, dtype=np.float64))
+    accumulator = Accumulator(X[:, 0], Y[:, 0])
+    accumulator.add(
+        slice(None),
+        root,
+        root[..., None] * (X - X[:, :1]),
+        root[..., None] * (Y - Y[:, :1]),
     )
+    return accumulator.statistics()
 
 
 def solve(stats, used, alpha):
@@ -87,33 +206,32 @@ def solve(stats, used, alpha):
 
     Features not used get coefficient 0. alpha=0 is ordinary least squares.
     """
-    mask = tf.cast(used, tf.float64)
+    mask = np.asarray(used, dtype=np.float64)
     gram = stats.gram[:, None, :, :] * mask[..., :, None] * mask[..., None, :]
-    size = gram.shape[-1]
-    eye = tf.eye(size, dtype=tf.float64)
+    eye = np.eye(gram.shape[-1])
     # Unused features get an identity row so the system stays regular; a
     # vanishing jitter keeps alpha=0 solvable for collinear samples.
-    scale = tf.reduce_max(tf.linalg.diag_part(stats.gram), axis=-1)[:, None, None, None]
-    jitter = 1e-12 * tf.maximum(scale, 1.0)
+    scale = np.max(np.diagonal(stats.gram, axis1=1, axis2=2), axis=-1)[:, None, None, None]
+    jitter = 1e-12 * np.maximum(scale, 1.0)
     system = gram + (alpha * mask[..., None] + (1.0 - mask[..., None]) + jitter) * eye
     rhs = (stats.cross * mask)[..., None]
-    return tf.linalg.solve(system, rhs)[..., 0] * mask
+    return np.linalg.solve(system, rhs)[..., 0] * mask
 
 
 def sum_squared_errors(stats, coef):
     """Weighted residual sum of squares (N, L) of centred predictions with `coef`."""
-    fitted = tf.einsum("nlf,nfg,nlg->nl", coef, stats.gram, coef)
-    return stats.yy - 2.0 * tf.reduce_sum(coef * stats.cross, axis=-1) + fitted
+    fitted = np.einsum("nlf,nfg,nlg->nl", coef, stats.gram, coef)
+    return stats.yy - 2.0 * np.sum(coef * stats.cross, axis=-1) + fitted
 
 
 def r2_score(stats, coef):
     """Weighted R^2 (N, L) as scikit-learn defines it (1 or 0 for constant outputs)."""
     sse = sum_squared_errors(stats, coef)
     constant = stats.yy <= 1e-300
-    perfect = tf.abs(sse) <= 1e-300
-    ratio = tf.math.divide_no_nan(sse, stats.yy)
-    one, zero = tf.ones_like(sse), tf.zeros_like(sse)
-    return tf.where(constant, tf.where(perfect, one, zero), 1.0 - ratio)
+    perfect = np.abs(sse) <= 1e-300
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(constant, 0.0, sse / np.where(constant, 1.0, stats.yy))
+    return np.where(constant, np.where(perfect, 1.0, 0.0), 1.0 - ratio)
 
 
 def _forward_selection(stats, num_features):
@@ -122,7 +240,7 @@ def _forward_selection(stats, num_features):
     Each round solves, for every (input, label) and every candidate feature, the
     small system of the features chosen so far plus the candidate.
     """
-    gram, cross, yy = stats.gram.numpy(), stats.cross.numpy(), stats.yy.numpy()
+    gram, cross, yy = stats.gram, stats.cross, stats.yy
     n, labels, size = cross.shape
     chosen = np.zeros((n, labels, 0), dtype=np.int64)
     rows = np.arange(n)[:, None, None, None, None]
@@ -147,30 +265,27 @@ def _forward_selection(stats, num_features):
         chosen = np.concatenate([chosen, best[..., None]], axis=-1)
     used = np.zeros((n, labels, size), dtype=bool)
     np.put_along_axis(used, chosen, True, axis=-1)
-    return tf.constant(used)
+    return used
 
 
 def _highest_weights(stats, num_features):
     """Top features by |coef * x0| of a ridge (alpha=0.01) fit on all features."""
-    n, labels = stats.cross.shape[0], stats.cross.shape[1]
-    size = stats.gram.shape[-1]
-    coef = solve(stats, tf.ones((n, labels, size), tf.bool), 0.01)
-    strength = tf.abs(coef * stats.first[:, None, :]).numpy()
+    n, labels, size = stats.cross.shape
+    coef = solve(stats, np.ones((n, labels, size), dtype=bool), 0.01)
+    strength = np.abs(coef * stats.first[:, None, :])
     order = np.argsort(-strength, axis=-1, kind="stable")[..., :num_features]
     used = np.zeros(strength.shape, dtype=bool)
     np.put_along_axis(used, order, True, axis=-1)
-    return tf.constant(used)
+    return used
 
 
 def _lasso_path(stats, num_features):
     """Features on the lasso path (LARS) at the last step with <= num_features nonzero."""
-    gram = stats.gram.numpy()
-    cross = stats.cross.numpy()
-    used = np.zeros(cross.shape, dtype=bool)
-    for i in range(cross.shape[0]):
-        for label in range(cross.shape[1]):
-            used[i, label] = lasso_path_support(gram[i], cross[i, label], num_features)
-    return tf.constant(used)
+    used = np.zeros(stats.cross.shape, dtype=bool)
+    for i in range(stats.cross.shape[0]):
+        for label in range(stats.cross.shape[1]):
+            used[i, label] = lasso_path_support(stats.gram[i], stats.cross[i, label], num_features)
+    return used
 
 
 def lasso_path_support(gram, cross, num_features):
@@ -260,10 +375,9 @@ def select_features(stats, num_features, method):
             "lasso_path", or "auto" (forward selection up to 6 features,
             highest weights beyond), as LIME defines them.
     """
-    n, labels = stats.cross.shape[0], stats.cross.shape[1]
-    size = stats.gram.shape[-1]
+    n, labels, size = stats.cross.shape
     if method == "none" or num_features >= size and method != "forward_selection":
-        return tf.ones((n, labels, size), tf.bool)
+        return np.ones((n, labels, size), dtype=bool)
     if method == "auto":
         method = "forward_selection" if num_features <= 6 else "highest_weights"
     if method == "forward_selection":
@@ -271,6 +385,35 @@ def select_features(stats, num_features, method):
     if method == "highest_weights":
         return _highest_weights(stats, num_features)
     return _lasso_path(stats, num_features)
+
+
+def fit_statistics(stats, num_features=None, feature_selection="auto", alpha=1.0):
+    """Fit LIME's weighted ridge surrogate from `Statistics`.
+
+    Args:
+        stats: `Statistics` of N inputs x L labels over F features.
+        num_features: features kept per surrogate. Defaults to all.
+        feature_selection: one of `FEATURE_SELECTIONS`. Defaults to "auto".
+        alpha: ridge penalty of the final fit. Defaults to 1.0.
+
+    Returns:
+        dict of numpy arrays: "coef" (N, L, F) with zeros for unselected
+        features, "intercept" (N, L), "score" (N, L) weighted R^2, "local_pred"
+        (N, L) the surrogate's prediction at sample 0, "used" (N, L, F) bool.
+    """
+    size = stats.gram.shape[-1]
+    num_features = size if num_features is None else int(num_features)
+    used = select_features(stats, num_features, feature_selection)
+    coef = solve(stats, used, alpha)
+    intercept = stats.y_mean - np.einsum("nlf,nf->nl", coef, stats.x_mean)
+    local = intercept + np.einsum("nlf,nf->nl", coef, stats.first)
+    return {
+        "coef": coef,
+        "intercept": intercept,
+        "score": r2_score(stats, coef),
+        "local_pred": local,
+        "used": used,
+    }
 
 
 def fit(X, Y, w, num_features=None, feature_selection="auto", alpha=1.0):
@@ -285,21 +428,6 @@ def fit(X, Y, w, num_features=None, feature_selection="auto", alpha=1.0):
         alpha: ridge penalty of the final fit. Defaults to 1.0.
 
     Returns:
-        dict of numpy arrays: "coef" (N, L, F) with zeros for unselected
-        features, "intercept" (N, L), "score" (N, L) weighted R^2, "local_pred"
-        (N, L) the surrogate's prediction at row 0, "used" (N, L, F) bool.
+        dict of numpy arrays as `fit_statistics` returns them.
     """
-    stats = statistics(X, Y, w)
-    size = stats.gram.shape[-1]
-    num_features = size if num_features is None else int(num_features)
-    used = select_features(stats, num_features, feature_selection)
-    coef = solve(stats, used, alpha)
-    intercept = stats.y_mean - tf.einsum("nlf,nf->nl", coef, stats.x_mean)
-    local = intercept + tf.einsum("nlf,nf->nl", coef, stats.first)
-    return {
-        "coef": coef.numpy(),
-        "intercept": intercept.numpy(),
-        "score": r2_score(stats, coef).numpy(),
-        "local_pred": local.numpy(),
-        "used": np.asarray(used),
-    }
+    return fit_statistics(statistics(X, Y, w), num_features, feature_selection, alpha)

@@ -301,9 +301,10 @@ class LimeImage(Explainer):
                     f"mask_sampler: expected masks of shape ({self.num_samples}, {count}), "
                     f"received {describe(sampled)}."
                 )
-            padded = np.zeros((self.num_samples, width), dtype=np.float32)
+            padded = np.zeros((self.num_samples, width))
             padded[:, :count] = sampled
             masks.append(padded)
+        masks = np.concatenate(masks)
         return Plan(
             x=x,
             targets=targets,
@@ -315,8 +316,10 @@ class LimeImage(Explainer):
             },
             samples=self.num_samples,
             group_size=1,
-            per_pair={"mask": np.concatenate(masks)},
+            # A superpixel is shown where its mask is positive.
+            per_pair={"keep": (masks > 0).astype(np.float32)},
             extras={
+                "masks": masks,
                 "segments": np.stack([s for s, _ in segmented]),
                 "counts": np.array([c for _, c in segmented]),
                 "labels": labels,
@@ -325,8 +328,11 @@ class LimeImage(Explainer):
         )
 
     def _pair(self, rows):
-        keep = tf.gather(rows["mask"], rows["segments"], batch_dims=1)  # (B, H, W)
-        composite = tf.where(keep[..., None] > 0, rows["x"], rows["fill"])
+        keep = tf.gather(rows["keep"], rows["segments"], batch_dims=1)  # (B, H, W), 0 or 1
+        keep = tf.cast(keep, rows["x"].dtype)[..., None]
+        # With keep exactly 0 or 1 both products are exact: each pixel is the
+        # image's or the fill's, bit for bit (and cheaper than a broadcast select).
+        composite = rows["x"] * keep + rows["fill"] * (1.0 - keep)
         outputs = self._model_fn(composite)
         return {"y": tf.gather(outputs, rows["labels"], batch_dims=1)}
 
@@ -335,7 +341,7 @@ class LimeImage(Explainer):
         labels = plan.extras["labels"]
         n, width = len(counts), int(counts.max())
         outputs = sums["y"].reshape(n, self.num_samples, labels.shape[1]).astype(np.float64)
-        masks = plan.per_pair["mask"].reshape(n, self.num_samples, width).astype(np.float64)
+        masks = plan.extras["masks"].reshape(n, self.num_samples, width)
         fitted = {
             "coef": np.zeros((n, labels.shape[1], width)),
             "intercept": np.zeros((n, labels.shape[1])),
@@ -348,7 +354,7 @@ class LimeImage(Explainer):
             X = masks[chosen][:, :, :count]
             weights = surrogate.exponential_kernel(
                 surrogate.cosine_distance_to_first(X), self.kernel_width
-            )
+            ).numpy()
             result = surrogate.fit(
                 X,
                 outputs[chosen],

@@ -1,4 +1,4 @@
-"""LIME for tables, vectorised across rows: sampling and the model in compiled TF."""
+"""LIME for tables, vectorised across rows: sampling, the model and the kernel in compiled TF."""
 
 import math
 
@@ -26,10 +26,12 @@ from keras_explain.core.validation import (
 MODES = ("classification", "regression")
 
 _PHILOX = 1  # tf.random.Algorithm.PHILOX
+#: A 24-bit threshold no draw reaches.
+_NEVER = 2**24
 
 
-def philox_uniforms(seed, first_pair, num_pairs, size):
-    """Two uniforms in (0, 1) per (pair, feature), a pure function of (seed, pair, feature).
+def philox_bits(seed, first_pair, num_pairs, size):
+    """One 64-bit draw per (pair, feature), a pure function of (seed, pair, feature).
 
     The draws of pair p are Philox-4x32-10 blocks p * ceil(size / 2) ... of
     the stream keyed by `seed`: one uint64 per (pair, feature), padded to an
@@ -37,6 +39,10 @@ def philox_uniforms(seed, first_pair, num_pairs, size):
     of consecutive pairs starting at `first_pair` reads exactly its part of
     the stream, so the samples do not depend on how pairs are cut into
     batches (results are invariant to `batch_size`).
+
+    Each draw gives two 24-bit integers: bits 40-63 pick a feature's value
+    and bits 16-39 place the value inside its bin; k reads as the uniform
+    `uniform24(k)` = (k + 0.5) / 2**24 in float32, never 0 or 1.
 
     Args:
         seed: int64 scalar tensor (the Philox key).
@@ -46,8 +52,7 @@ def philox_uniforms(seed, first_pair, num_pairs, size):
         size: F, features per pair (a Python int).
 
     Returns:
-        Two float32 tensors (num_pairs, size), each from 24 bits of one
-        64-bit draw: (k + 0.5) / 2**24, exactly representable, never 0 or 1.
+        uint64 tensor (num_pairs, size).
     """
     padded = size + size % 2
     counter = tf.stack([tf.cast(first_pair, tf.uint64) * (padded // 2), tf.constant(0, tf.uint64)])
@@ -55,15 +60,35 @@ def philox_uniforms(seed, first_pair, num_pairs, size):
     bits = tf.raw_ops.StatelessRandomUniformFullIntV2(
         shape=tf.stack([num_pairs * padded]), key=key, counter=counter, alg=_PHILOX, dtype=tf.uint64
     )
-    bits = tf.reshape(bits, [-1, padded])[:, :size]
-    mask = tf.constant(0xFFFFFF, tf.uint64)
-    high = tf.bitwise.right_shift(bits, tf.constant(40, tf.uint64))
-    low = tf.bitwise.bitwise_and(tf.bitwise.right_shift(bits, tf.constant(16, tf.uint64)), mask)
-    scale = tf.constant(2.0**-24, tf.float32)
-    return (
-        (tf.cast(high, tf.float32) + 0.5) * scale,
-        (tf.cast(low, tf.float32) + 0.5) * scale,
-    )
+    bits = tf.reshape(bits, [-1, padded])
+    return bits[:, :size] if padded != size else bits
+
+
+def uniform24(k):
+    """The uniform a 24-bit integer k stands for: (k + 0.5) * 2**-24, in float32.
+
+    Rounded as float32 arithmetic rounds it (above 2**23 the half is rounded
+    to even), exactly as the sampler's draws are read.
+    """
+    return (np.asarray(k).astype(np.float32) + np.float32(0.5)) * np.float32(2.0**-24)
+
+
+def first_reaching(values):
+    """The smallest 24-bit k with uniform24(k) >= value, for float32 values; 2**24 if none.
+
+    Comparing a draw's integer with this threshold is the same test as
+    comparing its uniform with the value.
+    """
+    values = np.asarray(values, dtype=np.float32)
+    low = np.zeros(values.shape, dtype=np.int64)
+    high = np.full(values.shape, _NEVER, dtype=np.int64)
+    while np.any(low < high):
+        open_ = low < high
+        middle = (low + high) // 2
+        reached = uniform24(np.minimum(middle, _NEVER - 1)) >= values
+        high = np.where(open_ & reached, middle, high)
+        low = np.where(open_ & ~reached, middle + 1, low)
+    return low
 
 
 def _normal_cdf(z):
@@ -104,11 +129,14 @@ class NeighbourhoodSampler:
     is (bin mean, bin std, Phi(a), Phi(b) - Phi(a)) with a and b its
     standardised edges, which is the truncated normal; a category, or a bin
     of zero width, is (value, 0, 0.5, 0), which is its value; a continuous
-    feature is (centre, scale, 0, 1), a normal. The pair's uniforms come from
-    `philox_uniforms`, so the samples do not depend on the batch a pair falls
-    in. The draw is float32, the precision the model receives it in; its
-    normal quantiles reach about 5.3 standard deviations (a probability of
-    1e-7 per draw is cut).
+    feature is (centre, scale, 0, 1), a normal. The pair's two uniforms are
+    the two 24-bit halves of its `philox_bits`, so the samples do not depend
+    on the batch a pair falls in. The atom is picked by comparing u1's
+    integer with integer thresholds (`first_reaching` the cumulative
+    frequencies), the same test as comparing u1 with the frequencies. The
+    draw is float32, the precision the model receives it in; its normal
+    quantiles reach about 5.3 standard deviations (a probability of 1e-7 per
+    draw is cut).
 
     Args:
         stats: `TrainingStatistics`.
@@ -120,7 +148,8 @@ class NeighbourhoodSampler:
         kind = np.asarray(stats.kind)
         size = len(kind)
         width = max([1] + [len(v) for v in stats.values])
-        cdf = np.full((size, width), 2.0)  # padding is never reached: uniforms are < 1
+        # thresholds[j, k]: u1's integer from which feature j takes value k + 1 or later.
+        thresholds = np.full((size, max(width - 1, 1)), _NEVER, dtype=np.int64)
         atoms = np.zeros((size, width, len(_ATOM_COLUMNS)))
         atoms[..., 2] = 0.5
         for j in range(size):
@@ -129,7 +158,8 @@ class NeighbourhoodSampler:
                 atoms[j, 0] = stats.mean[j], stats.scale[j], 0.0, 1.0
                 continue
             cumulative = np.cumsum(stats.frequencies[j])
-            cdf[j, : len(values)] = cumulative / cumulative[-1]
+            cumulative = (cumulative / cumulative[-1]).astype(np.float32)
+            thresholds[j, : len(values) - 1] = first_reaching(cumulative[:-1])
             if kind[j] == CATEGORICAL:
                 atoms[j, : len(values), 0] = values
                 continue
@@ -143,13 +173,18 @@ class NeighbourhoodSampler:
             atoms[j, : len(values), 1] = np.where(wide, std, 0.0)
             atoms[j, : len(values), 2] = np.where(wide, p_low, 0.5)
             atoms[j, : len(values), 3] = np.where(wide, p_high - p_low, 0.0)
+        atoms = atoms.reshape(size * width, len(_ATOM_COLUMNS)).astype(np.float32)
+        # u2 = (k + 0.5) * 2**-24 times p_span is (k + 0.5) times p_span * 2**-24,
+        # exactly: a power of two scales without rounding (p_span is 0 or above
+        # 0.47, far from float32's subnormals).
+        atoms[:, 3] *= np.float32(2.0**-24)
         self.size, self.width = size, width
         self.has_continuous = bool(np.any(kind == CONTINUOUS))
         #: Binary representations (every feature discrete) are kept as uint8.
         self.representation_dtype = tf.float32 if self.has_continuous else tf.uint8
         self.continuous = tf.constant(kind == CONTINUOUS)
-        self.cdf = tf.constant(cdf, tf.float32)
-        self.atoms = tf.constant(atoms.reshape(size * width, len(_ATOM_COLUMNS)), tf.float32)
+        self.thresholds = tf.constant(thresholds, tf.int32)
+        self.atoms = tf.constant(atoms)
         self.offsets = tf.constant(np.arange(size, dtype=np.int32) * width)
         self.mean = tf.constant(stats.mean, tf.float32)
         self.scale = tf.constant(stats.scale, tf.float32)
@@ -171,6 +206,26 @@ class NeighbourhoodSampler:
             (inputs float32 (B, F) for the model, interpretable (B, F):
             float32, or uint8 when every feature is discrete).
         """
+        inputs, same, scaled = self.draw(rows, positions, centres, pair, sample, seed)
+        return inputs, self.representation(same, scaled)
+
+    def representation(self, same, scaled):
+        """The interpretable representation (B, F) from `draw`'s `same` and `scaled`."""
+        if scaled is None:
+            return tf.cast(same, tf.uint8)
+        return tf.where(self.continuous, scaled, tf.cast(same, tf.float32))
+
+    def draw(self, rows, positions, centres, pair, sample, seed):
+        """Samples for a batch of consecutive pairs, as the parts the surrogate reads.
+
+        Args: as for calling the sampler.
+
+        Returns:
+            (inputs float32 (B, F); same: bool (B, F), whether a discrete
+            feature takes the row's value (True for continuous features);
+            scaled: float32 (B, F), (value - mean) / scale, or None when
+            every feature is discrete).
+        """
         ids = tf.cast(pair, tf.int64) * self.num_samples + tf.cast(sample, tf.int64)
         count = tf.shape(ids, out_type=tf.int64)[0]
         # The batching loop hands over consecutive pairs; the stream offsets rely on it.
@@ -178,31 +233,42 @@ class NeighbourhoodSampler:
             ids, ids[0] + tf.range(count), message="LimeTabular: a batch of non-consecutive pairs"
         )
         with tf.control_dependencies([check]):
-            choose, draw = philox_uniforms(seed, ids[0], tf.cast(count, tf.int32), self.size)
+            bits = philox_bits(seed, ids[0], tf.cast(count, tf.int32), self.size)
 
-        if self.width <= _COMPARE_LIMIT:
+        pick = tf.cast(tf.bitwise.right_shift(bits, tf.constant(40, tf.uint64)), tf.int32)
+        if self.width == 1:
             index = tf.zeros_like(positions)
-            for k in range(self.width - 1):
-                index += tf.cast(choose >= self.cdf[:, k], tf.int32)
+        elif self.width <= _COMPARE_LIMIT:
+            index = tf.add_n(
+                [tf.cast(pick >= self.thresholds[:, k], tf.int32) for k in range(self.width - 1)]
+            )
         else:
-            index = tf.transpose(tf.searchsorted(self.cdf, tf.transpose(choose), side="right"))
-            index = tf.minimum(index, self.width - 1)
+            index = tf.transpose(
+                tf.searchsorted(self.thresholds, tf.transpose(pick), side="right")
+            )
+        # Bits 16-39: the low 32 bits of bits >> 16, masked to 24.
+        place = tf.bitwise.bitwise_and(
+            tf.cast(tf.bitwise.right_shift(bits, tf.constant(16, tf.uint64)), tf.int32),
+            tf.constant(0xFFFFFF, tf.int32),
+        )
+        half = tf.cast(place, tf.float32) + 0.5  # u2 * 2**24
         atom = tf.gather(self.atoms, index + self.offsets[None, :])  # (B, F, 4)
         mean, spread, p_low, p_span = tf.unstack(atom, axis=-1)
         if centres is not None and self.has_continuous:
             mean = tf.where(self.continuous, centres, mean)
-        p = tf.clip_by_value(p_low + draw * p_span, _SMALLEST, _LARGEST_BELOW_ONE)
+        p = tf.clip_by_value(p_low + half * p_span, _SMALLEST, _LARGEST_BELOW_ONE)
         inputs = mean + spread * tf.math.ndtri(p)
+        same = tf.equal(index, positions)
 
-        same = tf.cast(tf.equal(index, positions), tf.float32)
-        if self.has_continuous:
-            interpretable = tf.where(self.continuous, (inputs - self.mean) / self.scale, same)
-            own = tf.where(self.continuous, (rows - self.mean) / self.scale, tf.ones_like(rows))
-        else:
-            interpretable, own = same, tf.ones_like(rows)
-        first = (sample == 0)[:, None]
-        interpretable = tf.where(first, own, interpretable)
-        return tf.where(first, rows, inputs), tf.cast(interpretable, self.representation_dtype)
+        # Sample 0 of a row is the row: overwrite the few first samples in the batch.
+        starts = tf.where(tf.equal(sample, 0))
+        inputs = tf.tensor_scatter_nd_update(inputs, starts, tf.gather_nd(rows, starts))
+        same = tf.tensor_scatter_nd_update(
+            same, starts, tf.ones(tf.stack([tf.shape(starts)[0], self.size]), tf.bool)
+        )
+        if not self.has_continuous:
+            return inputs, same, None
+        return inputs, same, (inputs - self.mean) / self.scale
 
 
 @register("lime_tabular", aliases=("lime_tab", "tabular_lime", "lime_table"))
@@ -233,13 +299,13 @@ class LimeTabular(Explainer):
     data. A model that needs one-hot inputs should encode inside itself.
 
     Sampling uses a counter-based generator (Philox) keyed by `random_state`,
-    the row and the sample, so results do not depend on `batch_size`. Memory
-    is one batch of samples plus what the surrogate needs anyway: the
-    interpretable representation, N x num_samples x n_features values (one
-    byte each when every feature is discrete, the default; float32
-    otherwise) and the N x num_samples outputs. For 100 rows x 5000 samples x
-    30 features that is 15 MB (60 MB without discretization); the surrogate
-    then takes float64 copies of about 27 rows at a time (32 MB).
+    the row and the sample, so results do not depend on `batch_size`. The
+    compiled step also computes each sample's kernel weight (its distance to
+    the row is known there), and every batch is folded into per-row weighted
+    sums (`surrogate.Accumulator`) as soon as it arrives, so the samples are
+    never held all at once: memory is one batch of samples plus
+    N x n_features^2 float64 sums (720 KB for 100 rows of 30 features),
+    whatever `num_samples` is.
 
     Constant columns and single-category columns never divide by zero: binned,
     they fall in one bin and get weight 0; without discretization a constant
@@ -481,6 +547,15 @@ class LimeTabular(Explainer):
         }
         if self.sample_around_instance and self._sampler.has_continuous:
             per_input["centres"] = tf.constant(rows, tf.float32)
+        # The surrogate's sums are shifted by the row's own representation and
+        # the model's output at the row (see `surrogate.Accumulator`).
+        own = np.ones(rows.shape)
+        if self._sampler.has_continuous:
+            scaled = (tf.constant(rows, tf.float32) - self._sampler.mean) / self._sampler.scale
+            own = np.where(self.stats.kind == CONTINUOUS, scaled.numpy(), 1.0)
+            per_input["own"] = tf.constant(own, tf.float64)
+        reference = predictions[np.arange(len(rows)), targets].astype(np.float64)
+        per_input["reference"] = tf.constant(reference)
         return Plan(
             x=x,
             targets=targets,
@@ -488,11 +563,16 @@ class LimeTabular(Explainer):
             per_input=per_input,
             samples=self.num_samples,
             group_size=1,
-            extras={"num_features": num_features, "dtype": dtype},
+            extras={
+                "num_features": num_features,
+                "dtype": dtype,
+                "own": own,
+                "reference": reference[:, None],
+            },
         )
 
     def _pair(self, rows):
-        inputs, interpretable = self._sampler(
+        inputs, same, scaled = self._sampler.draw(
             tf.cast(rows["x"], tf.float32),
             rows["positions"],
             rows.get("centres"),
@@ -501,27 +581,41 @@ class LimeTabular(Explainer):
             rows["seed"][0],
         )
         outputs = self._model_fn(tf.cast(inputs, self._model_fn.input_dtype))
-        return {
-            "y": tf.gather(outputs, rows["target"], batch_dims=1),
-            "z": interpretable,
-        }
+        y = tf.cast(tf.gather(outputs, rows["target"], batch_dims=1), tf.float64)
+        # The surrogate's inputs per pair, in float64: sqrt(w) and sqrt(w) times
+        # the shifted representation and output (`surrogate.Accumulator`).
+        if scaled is None:
+            # Every feature is binary and the row is all ones: the squared
+            # distance is the number of features off the row's value.
+            off = tf.logical_not(same)
+            distance = tf.sqrt(tf.cast(tf.reduce_sum(tf.cast(off, tf.int32), axis=1), tf.float64))
+            root = tf.sqrt(surrogate.exponential_kernel(distance, self.kernel_width))
+            shifted = tf.cast(off, tf.float64) * -root[:, None]
+        else:
+            representation = self._sampler.representation(same, scaled)
+            difference = tf.cast(representation, tf.float64) - rows["own"]
+            distance = tf.norm(difference, axis=-1)
+            root = tf.sqrt(surrogate.exponential_kernel(distance, self.kernel_width))
+            shifted = difference * root[:, None]
+        return {"root": root, "a": shifted, "b": (y - rows["reference"]) * root}
 
-    def _finish(self, plan, sums):
-        count, samples = len(plan.targets), self.num_samples
-        size = self._schema.num_features
-        outputs = sums["y"].reshape(count, samples, 1)
-        interpretable = sums["z"].reshape(count, samples, size)
-        fitted = fit_surrogate(
-            interpretable,
-            outputs,
-            self.kernel_width,
-            plan.extras["num_features"],
-            self.feature_selection,
+    def _accumulate(self, plan, groups):
+        # Each batch is folded into per-row sums as it arrives: memory stays
+        # O(N F^2) whatever num_samples is.
+        accumulator = surrogate.Accumulator(plan.extras["own"], plan.extras["reference"])
+        for first, values in groups:
+            accumulator.add_pairs(
+                first, self.num_samples, values["root"], values["a"], values["b"][:, None]
+            )
+        return accumulator.statistics()
+
+    def _finish(self, plan, stats):
+        fitted = surrogate.fit_statistics(
+            stats, plan.extras["num_features"], self.feature_selection
         )
         # A feature that never varies around a row (a constant column, a single
         # category) has weight exactly 0; the solver leaves rounding dust.
-        constant = interpretable.min(axis=1) == interpretable.max(axis=1)
-        attributions = np.where(constant, 0.0, fitted["coef"][:, 0, :]).astype(np.float32)
+        attributions = np.where(stats.constant, 0.0, fitted["coef"][:, 0, :]).astype(np.float32)
         rows = plan.inputs.astype(np.float64)
         dtype = plan.extras["dtype"]
         extras = dict(
@@ -562,7 +656,7 @@ def fit_surrogate(
     for start in range(0, count, chunk):
         X = np.asarray(interpretable[start : start + chunk], dtype=np.float64)
         distances = surrogate.euclidean_distance_to_first(X)
-        weights = surrogate.exponential_kernel(distances, kernel_width)
+        weights = surrogate.exponential_kernel(distances, kernel_width).numpy()
         parts.append(
             surrogate.fit(
                 X,
