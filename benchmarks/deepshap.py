@@ -45,6 +45,10 @@ outputs are fetched as numpy arrays inside the timed region. Every ratio
 comes from one run on one machine; absolute seconds depend on the machine
 and its load.
 
+The section ends with the speed targets of DeepShap and whether this run
+meets them: ours within 1.3x of the lower bound and shap's DeepExplainer
+(top class) at least 5x slower than ours, both from the wall-time medians.
+
 Besides time, the script reports for each method the largest additivity gap
 |sum(attributions) - (f(x) - E[f(background)])| and, for shap's
 DeepExplainer, the largest difference from ours.
@@ -359,6 +363,34 @@ def accuracy_lines(results):
     return "\n".join(lines)
 
 
+#: The issue's speed targets: ours within 1.3x of the lower bound, shap's
+#: DeepExplainer at least 5x slower than ours (wall-time medians).
+BOUND_TARGET, SHAP_TARGET = 1.3, 5.0
+
+
+def target_lines(results):
+    """One line per model: each target's measured ratio and whether it is met."""
+    lines = []
+    for r in results:
+        times = r["times"]
+        parts = []
+        bound = times["ours"] / times["lower bound"]
+        parts.append(
+            f"ours / lower bound {bound:.2f}x (target <= {BOUND_TARGET}x: "
+            f"{'met' if bound <= BOUND_TARGET else 'missed'})"
+        )
+        if "shap Deep" in times:
+            peer = times["shap Deep"] / times["ours"]
+            parts.append(
+                f"shap Deep / ours {peer:.2f}x (target >= {SHAP_TARGET:g}x: "
+                f"{'met' if peer >= SHAP_TARGET else 'missed'})"
+            )
+        else:
+            parts.append("shap Deep / ours: shap fails, not measured")
+        lines.append(f"- {r['name']}: " + "; ".join(parts) + ".")
+    return "\n".join(lines)
+
+
 def write_section(path, body):
     """Replace (or append) the section SECTION of `path` with `body`, keeping the rest."""
     text = path.read_text() if path.exists() else RESULTS_INTRO
@@ -442,10 +474,13 @@ def main(argv=None):
 
     table = markdown_table(results)
     details = accuracy_lines(results)
+    targets = target_lines(results)
     print()
     print(table)
     print()
     print(details)
+    print()
+    print(targets)
     if not args.no_write:
         date = datetime.date.today().isoformat()
         body = (
@@ -456,7 +491,7 @@ def main(argv=None):
             f"KernelExplainer (nsamples=500, the MLP only). The lower bound is one forward and "
             f"backward pass over the same N x M (input, background row) pairs, in batches of B "
             f"rows; ours sends B pairs per step.\n\n"
-            f"{table}\n\n{details}\n"
+            f"{table}\n\n{details}\n\nTargets (wall-time medians above):\n\n{targets}\n"
         )
         write_section(RESULTS, body)
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")

@@ -283,6 +283,106 @@ def test_rules_without_xla_agree(zoo, ours, monkeypatch):
         np.testing.assert_allclose(ours[name].attributions, plain.attributions, atol=1e-5 * scale, err_msg=name)
 
 
+def _max_pool_rule_by_hand(x, r, upstream, pools):
+    """The max pooling rule for one (input, reference) pair, channels last, in numpy.
+
+    x, r: (*spatial, C); upstream: (*counts, C). Windows tile the input from
+    the origin (the rest is cropped); the first maximum in row-major order
+    takes the credit.
+    """
+    counts = [size // pool for size, pool in zip(x.shape[:-1], pools)]
+    multipliers = np.zeros_like(x)
+    for window in np.ndindex(*counts):
+        index = tuple(slice(w * p, (w + 1) * p) for w, p in zip(window, pools))
+        for c in range(x.shape[-1]):
+            xs, rs = x[index + (c,)].ravel(), r[index + (c,)].ravel()
+            delta = xs.max() - rs.max()
+            gain = max(delta, 0.0)
+            credit = np.zeros_like(xs)
+            credit[np.argmax(xs)] += upstream[window + (c,)] * gain
+            credit[np.argmax(rs)] += upstream[window + (c,)] * (delta - gain)
+            difference = xs - rs
+            tiny = np.abs(difference) < deeplift.ZERO_EPSILON
+            m = np.where(tiny, 0.0, credit / np.where(tiny, 1.0, difference))
+            multipliers[index + (c,)] = m.reshape(pools)
+    return multipliers
+
+
+@pytest.mark.parametrize(
+    "layer, shape",
+    [
+        (L.MaxPooling2D(2), (6, 6, 3)),
+        (L.MaxPooling2D(3), (7, 8, 2)),  # cropped: windows do not cover the edges
+        (L.MaxPooling2D(2, data_format="channels_first"), (3, 4, 6)),
+        (L.MaxPooling1D(3), (9, 2)),
+        (L.MaxPooling3D(2), (4, 4, 2, 2)),
+        (L.GlobalMaxPooling2D(), (3, 4, 2)),
+        (L.GlobalMaxPooling2D(data_format="channels_first"), (2, 3, 4)),
+        (L.GlobalMaxPooling1D(keepdims=True), (5, 3)),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, keras.layers.Layer) else str(value),
+)
+@pytest.mark.parametrize("jit", [True, False])
+def test_max_pool_rule_with_ties_by_hand(layer, shape, jit, monkeypatch):
+    """The tiled kernel on values with many ties, both layouts, with and without XLA."""
+    monkeypatch.setattr(deeplift, "JIT_COMPILE", jit)
+    rng = np.random.default_rng(5)
+    inputs, samples = 3, 4
+    x = rng.integers(0, 3, size=(inputs,) + shape).astype("float32")
+    background = rng.integers(0, 3, size=(samples,) + shape).astype("float32")
+    # The last pairs of input 0, then all of input 1 and the first of input 2.
+    first, last = 2, 2 * samples + 1
+    pairs = np.arange(first, last)
+    input_index = tf.constant(pairs // samples, tf.int32)
+    sample_index = tf.constant(pairs % samples, tf.int32)
+    layout = deeplift.Layout(input_index, sample_index, samples)
+    captured = layout.capture_batch(tf.gather(x, input_index), background)
+    output_shape = layer.compute_output_shape((None,) + shape)
+    upstream = rng.normal(size=(len(pairs),) + tuple(output_shape[1:])).astype("float32")
+    padded = int(layout.padded)
+    padding = np.zeros((padded - len(pairs),) + upstream.shape[1:], "float32")
+    upstream_padded = np.concatenate([upstream, padding])
+    backward = deeplift.max_pool(layer.call, layer)
+    got = backward({"input": captured}, tf.constant(upstream_padded), layout).numpy()[: len(pairs)]
+
+    channels_first = getattr(layer, "data_format", "channels_last") == "channels_first"
+    last_axis = lambda a: np.moveaxis(a, 0, -1) if channels_first else a  # noqa: E731
+    for row, (i, k) in enumerate(zip(pairs // samples, pairs % samples)):
+        xi, rk = last_axis(x[i]), last_axis(background[k])
+        up = upstream[row]
+        if hasattr(layer, "pool_size"):
+            pools = list(layer.pool_size)
+            up = last_axis(up)
+        else:
+            pools = list(xi.shape[:-1])
+            up = up.reshape((1,) * len(pools) + (xi.shape[-1],))
+        expected = _max_pool_rule_by_hand(xi, rk, up, pools)
+        if channels_first:
+            expected = np.moveaxis(expected, -1, 0)
+        np.testing.assert_allclose(got[row], expected, rtol=1e-6, atol=1e-6)
+        # Summation to delta, window by window, adds up for the pair.
+        pooled_x = layer(x[i : i + 1]).numpy()
+        pooled_r = layer(background[k : k + 1]).numpy()
+        total = float(np.sum(upstream[row] * (pooled_x - pooled_r)[0]))
+        assert abs(float(np.sum(got[row] * (x[i] - background[k]))) - total) < 1e-4
+
+
+def test_default_batch_size_bounds_the_largest_layer_output():
+    """(pairs per step) x (largest layer output per row) stays within 2**26 values."""
+    wide = keras.Sequential(
+        [keras.Input((4, 4, 1)), L.Conv2D(2048, 3, padding="same", activation="relu"),
+         L.GlobalAveragePooling2D(), L.Dense(2)]
+    )  # fmt: skip
+    background = np.zeros((3, 4, 4, 1), "float32")
+    assert deeplift.activation_size(deeplift.plan_rules(wide)) == 4 * 4 * 2048
+    explainer = DeepShap(wide, background)
+    assert explainer._batch_size_for(tf.constant(background)) == 2**26 // (4 * 4 * 2048)
+    small = _mlp(L.Dense(12, activation="relu"))
+    explainer = DeepShap(small, np.zeros((3, 6), "float32"))
+    assert explainer._batch_size_for(tf.zeros((1, 6))) == 8192
+    assert DeepShap(small, np.zeros((3, 6), "float32"), batch_size=7)._batch_size_for(tf.zeros((1, 6))) == 7
+
+
 # -- batching, compiling, configuration -----------------------------------------------
 
 
@@ -544,3 +644,51 @@ def test_parity_with_shap(zoo, ours, shap_results, name):
     np.testing.assert_allclose(e.expected_value, expected[e.targets], atol=1e-5)
     np.testing.assert_allclose(e.attributions, picked, atol=1e-4)
     print(f"{name}: largest difference to shap {np.abs(e.attributions - picked).max():.2e}")
+
+
+# -- models with several inputs ----------------------------------------------------
+
+
+def _two_inputs_and_their_concatenation():
+    """A model on inputs a (N, 4) and b (N, 3) and the same model on concat(a, b) (N, 7)."""
+    keras.utils.set_random_seed(21)
+    head = [L.Dense(8, activation="relu"), L.Dense(5, activation="tanh"), L.Dense(3)]
+    a, b = keras.Input((4,), name="a"), keras.Input((3,), name="b")
+    joined = keras.Input((7,))
+    two, one = L.Concatenate()([a, b]), joined
+    for layer in head:
+        two, one = layer(two), layer(one)
+    return keras.Model([a, b], two), keras.Model(joined, one)
+
+
+def test_several_inputs_split_the_single_input_attributions():
+    two, one = _two_inputs_and_their_concatenation()
+    rng = np.random.default_rng(22)
+    background = rng.normal(size=(9, 7)).astype("float32")
+    x = rng.normal(size=(4, 7)).astype("float32")
+    split = lambda v: [v[:, :4], v[:, 4:]]  # noqa: E731
+    for explainer in (
+        lambda model, bg: DeepShap(model, bg, batch_size=5),
+        lambda model, bg: GradientShap(model, bg, samples=16, random_state=3, batch_size=5),
+    ):
+        whole = explainer(one, background).explain(x)
+        parts = explainer(two, split(background)).explain(split(x))
+        assert isinstance(parts.attributions, list) and len(parts.attributions) == 2
+        for got, want in zip(parts.attributions, split(whole.attributions)):
+            np.testing.assert_allclose(got, want, atol=1e-6)
+        np.testing.assert_array_equal(parts.targets, whole.targets)
+        np.testing.assert_allclose(parts.additivity_gap, whole.additivity_gap, atol=1e-6)
+    assert np.abs(parts.additivity_gap).max() > 0  # GradientShap: additive in expectation only
+    deep = DeepShap(two, split(background)).explain(split(x))
+    assert np.abs(deep.additivity_gap).max() < 1e-5
+    with pytest.raises(ValueError) as error:
+        DeepShap(two, split(background)).explain([x[:, :4], x[:, :4]])
+    assert str(error.value) == (
+        "x[1]: expected shape (N, 3), received an array of shape (4, 4) and dtype float32."
+    )
+    with pytest.raises(ValueError) as error:
+        DeepShap(two, background)
+    assert str(error.value) == (
+        "background: expected a list of 2 arrays, one per model input (a, b), received an "
+        "array of shape (9, 7) and dtype float32."
+    )

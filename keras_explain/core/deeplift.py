@@ -40,10 +40,11 @@ the model runs twice per batch of B pairs:
    zeros of its output shape, and its custom gradient applies the rule's
    multipliers, computed from the recorded values of the pair's input and
    reference (gathered per pair), then the layer's own linear gradient. The
-   linear gradients do not depend on the values they are taken at, so the
-   layers' forward computations in this pass are never used and TensorFlow
-   prunes them: a batch costs one backward pass over B rows plus a forward
-   pass over the distinct rows.
+   linear gradients do not depend on the values they are taken at, so they
+   are taken at uninitialised tensors of the right shape (allocated, never
+   written or read), and the layers' forward computations in this pass are
+   never used and TensorFlow prunes them: a batch costs one backward pass
+   over B rows plus a forward pass over the distinct rows.
 
 Each rule's multiplier computation is one XLA-compiled kernel (chains of
 elementwise operations, fused into about one pass over memory). The layers
@@ -52,7 +53,6 @@ themselves are never compiled with XLA.
 
 import contextlib
 import dataclasses
-import itertools
 
 import keras
 import numpy as np
@@ -256,56 +256,64 @@ def _windowed_max_pool(fn, layer):
 
 
 def _tiled_max_pool_kernel(shape, windows):
-    """Max pooling over windows that tile the input: one strided slice per window
-    position, so the whole rule is elementwise over the pooled shape."""
+    """Max pooling over windows that tile the input (global pooling is one window).
+
+    The captured rows are rearranged once, to (rows, windows, channels, window
+    positions) (channels before windows for channels-first layers), and each
+    window's maximum and first maximum are found there, on the distinct rows
+    of the batch only. Per pair, the rule is then elementwise: gather the two
+    rows' values, maxima and first-maximum masks, split the upstream and
+    divide by the input difference. Every tensor has rank 4, whatever the
+    rank of the pooling.
+    """
     axes, counts, pools = windows
     rank = len(shape)
-    offsets = list(itertools.product(*[range(p) for p in pools]))
-    cropped = list(shape)
-    padding = [[0, 0]] * rank
-    for axis, pool, count in zip(axes, pools, counts):
-        padding[axis] = [0, shape[axis] - pool * count]
-        cropped[axis] = pool * count
-
-    def position(values, offset):
-        index = [slice(None)] * rank
-        for axis, start, pool, count in zip(axes, offset, pools, counts):
-            index[axis] = slice(start, pool * count, pool)
-        return values[tuple(index)]
-
-    def interleave(parts, depth):
-        """Put per-position tensors back in place: axes[depth:] full, earlier ones pooled."""
-        if depth == len(axes):
-            return parts[()]
-        pieces = [
-            interleave({key[1:]: value for key, value in parts.items() if key[0] == start}, depth + 1)
-            for start in range(pools[depth])
-        ]
-        stacked = tf.stack(pieces, axis=axes[depth] + 1)
-        target = list(cropped)
-        for axis, count in zip(axes[:depth], counts[:depth]):
-            target[axis] = count
-        return tf.reshape(stacked, [-1] + target[1:])
+    channels_last = axes[0] == 1
+    channel_axis = rank - 1 if channels_last else 1
+    # The cropped input as (batch, [count, pool] per spatial axis, channels)
+    # in the input's order, and the permutation that brings it to
+    # (batch, counts..., channels, pools...) (channels first: channels, counts...).
+    split, cropped, padding = [-1], [-1], [[0, 0]] * rank
+    count_axes, pool_axes = [], []
+    for axis in range(1, rank):
+        if axis == channel_axis:
+            channel_position = len(split)
+            split.append(shape[axis])
+            cropped.append(shape[axis])
+            continue
+        j = axes.index(axis)
+        count_axes.append(len(split))
+        pool_axes.append(len(split) + 1)
+        split += [counts[j], pools[j]]
+        cropped.append(counts[j] * pools[j])
+        padding[axis] = [0, shape[axis] - counts[j] * pools[j]]
+    middle = count_axes + [channel_position] if channels_last else [channel_position] + count_axes
+    permutation = [0] + middle + pool_axes
+    inverse = [int(i) for i in np.argsort(permutation)]
+    permuted = [split[i] for i in permutation]
+    windows_count, channels, size = int(np.prod(counts)), shape[channel_axis], int(np.prod(pools))
+    table_shape = [-1, windows_count, channels, size]
+    if not channels_last:
+        table_shape = [-1, channels, windows_count, size]
+    crop = tuple(slice(0, c) if axis else slice(None) for axis, c in enumerate(cropped))
+    order = np.arange(size, dtype=np.int32)
+    padded = any(after for _, after in padding)
 
     def kernel(pre, upstream, owner, reference_owner, count):
-        x_in, r_in = _sides(pre, owner, reference_owner, count)
-        x_parts = [position(x_in, o) for o in offsets]
-        r_parts = [position(r_in, o) for o in offsets]
-        x_max, r_max = x_parts[0], r_parts[0]
-        for x_part, r_part in zip(x_parts[1:], r_parts[1:]):
-            x_max, r_max = tf.maximum(x_max, x_part), tf.maximum(r_max, r_part)
+        table = tf.reshape(tf.transpose(tf.reshape(pre[crop], split), permutation), table_shape)
+        top = tf.reduce_max(table, axis=-1, keepdims=True)
+        rank_of = tf.where(tf.equal(table, top), order, np.int32(size))
+        first = tf.equal(rank_of, tf.reduce_min(rank_of, axis=-1, keepdims=True))
+        x_in, r_in = _sides(table, owner, reference_owner, count)
+        x_max, r_max = _sides(top, owner, reference_owner, count)
+        x_first, r_first = _sides(first, owner, reference_owner, count)
         to_x, to_r = _credit(x_max, r_max, tf.reshape(upstream, tf.shape(x_max)))
-        zeros = tf.zeros_like(x_max)
-        x_taken = r_taken = tf.zeros_like(x_max, dtype=tf.bool)
-        multipliers = []
-        for x_part, r_part in zip(x_parts, r_parts):
-            x_first = tf.logical_and(tf.equal(x_part, x_max), tf.logical_not(x_taken))
-            r_first = tf.logical_and(tf.equal(r_part, r_max), tf.logical_not(r_taken))
-            x_taken, r_taken = tf.logical_or(x_taken, x_first), tf.logical_or(r_taken, r_first)
-            credit = tf.where(x_first, to_x, zeros) + tf.where(r_first, to_r, zeros)
-            multipliers.append(_safe_divide(credit, x_part - r_part, ZERO_EPSILON, zeros))
-        merged = interleave(dict(zip(offsets, multipliers)), 0)
-        return tf.pad(merged, padding)
+        zeros = tf.zeros_like(x_in)
+        credit = tf.where(x_first, to_x + zeros, zeros) + tf.where(r_first, to_r + zeros, zeros)
+        multipliers = _safe_divide(credit, x_in - r_in, ZERO_EPSILON, zeros)
+        multipliers = tf.reshape(multipliers, [-1] + permuted[1:])
+        multipliers = tf.reshape(tf.transpose(multipliers, inverse), cropped)
+        return tf.pad(multipliers, padding) if padded else multipliers
 
     kernel = _compiled(kernel)
     return lambda record, upstream, layout: kernel(record["input"], upstream, *layout.args())
@@ -341,42 +349,17 @@ def _routed_max_pool(fn):
 
 
 def _global_max_pool(layer):
-    """Global max pooling: reductions over the spatial axes, fused by XLA."""
+    """Global max pooling: the tiled kernel with one window over all spatial axes."""
     cache = {}
-
-    def build(shape):
-        rank = len(shape)
-        channels_last = getattr(layer, "data_format", "channels_last") == "channels_last"
-        axes = list(range(1, rank - 1)) if channels_last else list(range(2, rank))
-        order_shape = [1] * rank
-        for axis in axes:
-            order_shape[axis] = shape[axis]
-        size = int(np.prod([shape[a] for a in axes]))
-        order = np.arange(size, dtype=np.int32).reshape(order_shape)
-        kept = [1 if a in axes else (-1 if a == 0 else shape[a]) for a in range(rank)]
-
-        def first_max(values):
-            top = tf.reduce_max(values, axis=axes, keepdims=True)
-            rank_of = tf.where(tf.equal(values, top), order, np.int32(size))
-            first = tf.reduce_min(rank_of, axis=axes, keepdims=True)
-            return top, tf.equal(rank_of, first)
-
-        def kernel(pre, upstream, owner, reference_owner, count):
-            x_in, r_in = _sides(pre, owner, reference_owner, count)
-            x_max, x_first = first_max(x_in)
-            r_max, r_first = first_max(r_in)
-            to_x, to_r = _credit(x_max, r_max, tf.reshape(upstream, kept))
-            zeros = tf.zeros_like(x_in)
-            credit = tf.where(x_first, to_x + zeros, zeros) + tf.where(r_first, to_r + zeros, zeros)
-            return _safe_divide(credit, x_in - r_in, ZERO_EPSILON, zeros)
-
-        return _compiled(kernel)
 
     def backward(record, upstream, layout):
         shape = tuple(record["input"].shape)
         if shape not in cache:
-            cache[shape] = build(shape)
-        return cache[shape](record["input"], upstream, *layout.args())
+            rank = len(shape)
+            channels_last = getattr(layer, "data_format", "channels_last") == "channels_last"
+            axes = list(range(1, rank - 1)) if channels_last else list(range(2, rank))
+            cache[shape] = _tiled_max_pool_kernel(shape, (axes, [1] * len(axes), [shape[a] for a in axes]))
+        return cache[shape](record, upstream, layout)
 
     return backward
 
@@ -658,6 +641,30 @@ def plan_rules(model):
     return entries
 
 
+def activation_size(entries):
+    """The most values per row that a layer in `entries` outputs, from the model's graph.
+
+    Args:
+        entries: list of `Entry`, as `plan_rules` returns.
+
+    Returns:
+        int, or None when a layer's output shape is not known or not static
+        (beyond the batch dimension).
+    """
+    largest = 1
+    for entry in entries:
+        try:
+            outputs = tf.nest.flatten(entry.layer.output)
+        except (AttributeError, ValueError):
+            return None
+        for output in outputs:
+            shape = getattr(output, "shape", None)
+            if shape is None or any(d is None for d in tuple(shape)[1:]):
+                return None
+            largest = max(largest, int(np.prod(tuple(shape)[1:], dtype=np.int64)))
+    return largest
+
+
 def _rule_backward(entry, fn):
     """The rule's backward function for a layer whose rule input goes through `fn`."""
     if entry.rule == "rescale":
@@ -747,6 +754,21 @@ def capture_pass(entries, records):
         yield
 
 
+def _shaped_like(t, rows):
+    """An uninitialised tensor shaped like `t` but with `rows` rows.
+
+    Its values are arbitrary: it only stands for the point at which the
+    gradient of a linear layer is taken, which that gradient never reads.
+    Unlike zeros (or `t` itself), it costs no pass over memory when only its
+    shape is used.
+    """
+    static = t.shape[1:]
+    rest = static.as_list() if static.is_fully_defined() else tf.shape(t)[1:]
+    point = tf.raw_ops.Empty(shape=tf.concat([[rows], rest], axis=0), dtype=t.dtype)
+    point.set_shape([None] + static.as_list())
+    return point
+
+
 @contextlib.contextmanager
 def pair_pass(entries, records, layout):
     """Within the block, calls of the model compute only DeepLIFT's backward pass.
@@ -754,9 +776,10 @@ def pair_pass(entries, records, layout):
     Every layer in `entries` returns zeros of the output shape recorded by
     the capture pass, for `layout.padded` rows, with a custom gradient: the
     rule's multipliers for each pair (from the recorded values), then the
-    gradient of the layer's linear part. The zeros and the linear part's
-    forward computations are never used by the gradient, so TensorFlow prunes
-    them. The gradient is built when the tape computes it, after the block:
+    gradient of the layer's linear part, taken at an uninitialised tensor of
+    the input's shape (the gradient of a linear part never reads the point).
+    The zeros and the linear part's forward computations are never used by
+    the gradient, so TensorFlow prunes them. The gradient is built when the tape computes it, after the block:
     the layers' own calls are restored by then and the gradient functions
     use the originals they kept.
     """
@@ -790,12 +813,16 @@ def pair_pass(entries, records, layout):
                     # The gradient of the linear part: the layer without its
                     # activation (this runs when the tape computes gradients,
                     # after the block, so the activation is switched off here).
+                    # It does not depend on the point it is taken at, so the
+                    # point is an uninitialised tensor: the layer's inputs here
+                    # would be zeros, written to memory for their shape alone.
                     linear = [(_entry.layer, "activation", _A.linear)] if _entry.where else []
+                    points = [_shaped_like(f, layout.padded) for f in flat]
                     with tf.GradientTape(watch_accessed_variables=False) as tape, _swapped(linear):
-                        tape.watch(flat)
-                        z = _call(tf.nest.pack_sequence_as(inputs, list(flat)), *args, **kwargs)
-                    grads = tape.gradient(z, list(flat), output_gradients=g)
-                    return [tf.zeros_like(f) if d is None else d for f, d in zip(flat, grads)]
+                        tape.watch(points)
+                        z = _call(tf.nest.pack_sequence_as(inputs, points), *args, **kwargs)
+                    grads = tape.gradient(z, points, output_gradients=g)
+                    return [tf.zeros_like(p) if d is None else d for p, d in zip(points, grads)]
 
                 return zeros, grad
 
