@@ -3,10 +3,15 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_explain.core.base import Explainer, Plan
-from keras_explain.core.deeplift import Layout, capture_pass, pair_pass, plan_rules
+from keras_explain.core.base import Explainer, Plan, row_size
+from keras_explain.core.deeplift import (
+    Layout,
+    activation_size,
+    capture_pass,
+    pair_pass,
+    plan_rules,
+)
 from keras_explain.core.gradients import target_gradient
-from keras_explain.core.inputs import to_numpy
 from keras_explain.core.registry import register
 from keras_explain.core.validation import check_bool, check_int
 
@@ -20,19 +25,36 @@ class AdditivityError(RuntimeError):
 
 
 def _row_sums(array):
-    """Sum every axis but the first, in float64: (N, ...) -> (N,)."""
-    return np.asarray(array, dtype=np.float64).reshape(len(array), -1).sum(axis=1)
+    """Sum every axis but the first, in float64: (N, ...) -> (N,); a list of
+    arrays (one per model input) sums over all of them."""
+    return sum(
+        np.asarray(part, dtype=np.float64).reshape(len(part), -1).sum(axis=1)
+        for part in tf.nest.flatten(array)
+    )
+
+
+def _per_input(fn, *structures):
+    """`fn` applied to an array, or to each array of a list (one per model input)."""
+    if isinstance(structures[0], list):
+        return [fn(*parts) for parts in zip(*structures)]
+    return fn(*structures)
 
 
 class _BackgroundExplainer(Explainer):
-    """What DeepShap and GradientShap share: a background and its expected value."""
+    """What DeepShap and GradientShap share: a background and its expected value.
+
+    For a model with several inputs the background, the inputs and the
+    attributions are lists with one array per model input.
+    """
+
+    _multi_input = True
 
     def __init__(self, model, background, **kwargs):
         super().__init__(model, **kwargs)
         self._check_model()
-        array = to_numpy(background, "background", self._model_fn.input_shape)
+        array = self._model_fn.read(background, "background")
         self.background = array
-        self._background = tf.convert_to_tensor(array, dtype=self._model_fn.input_dtype)
+        self._background = self._model_fn.tensors(array)
         # E[f(background)] for every output, (K,), in float64.
         self.expected_value = self.predict(self._background).astype(np.float64).mean(axis=0)
 
@@ -42,7 +64,7 @@ class _BackgroundExplainer(Explainer):
     @property
     def background_size(self):
         """The number of background rows."""
-        return len(self.background)
+        return len(tf.nest.flatten(self.background)[0])
 
     def get_config(self):
         config = super().get_config()
@@ -50,12 +72,15 @@ class _BackgroundExplainer(Explainer):
         return config
 
     def _check_like_background(self, x):
-        if tuple(x.shape[1:]) != tuple(self.background.shape[1:]):
-            raise ValueError(
-                f"x: expected inputs shaped like the background, (N, "
-                f"{', '.join(str(d) for d in self.background.shape[1:])}), received "
-                f"inputs of shape {tuple(x.shape)}."
-            )
+        parts = tf.nest.flatten(x)
+        for k, (part, reference) in enumerate(zip(parts, tf.nest.flatten(self.background))):
+            if tuple(part.shape[1:]) != tuple(reference.shape[1:]):
+                name = f"x[{k}]" if len(parts) > 1 else "x"
+                raise ValueError(
+                    f"{name}: expected inputs shaped like the background, (N, "
+                    f"{', '.join(str(d) for d in reference.shape[1:])}), received "
+                    f"inputs of shape {tuple(part.shape)}."
+                )
 
     def _scores_and_gap(self, plan, attributions):
         rows = np.arange(len(plan.targets))
@@ -109,7 +134,10 @@ class DeepShap(_BackgroundExplainer):
     layers) use `GradientShap`.
 
     Args:
-        model: a Sequential or Functional Keras 3 model with one input.
+        model: a Sequential or Functional Keras 3 model, with one input or
+            several (then x, the background and the attributions are lists
+            with one array per model input, in the order of `model.inputs`;
+            a dict keyed by input name is accepted for x and the background).
         background: the reference distribution, (M, ...) like the model input
             (a numpy array, tf.Tensor or tf.data.Dataset); 100 to 1000 rows
             are typical. Every explained input is paired with every row.
@@ -121,10 +149,10 @@ class DeepShap(_BackgroundExplainer):
             row) pairs per step (rounded up by less than a quarter, to a size
             the compiled rules are shared by); the forward pass of a step
             sees at most min(batch_size, M) background rows and
-            batch_size // M + 2 inputs. Defaults to None: as the other
-            explainers, but up to 2048 pairs for small inputs (larger steps
-            share each step's forward pass over the background among more
-            pairs).
+            batch_size // M + 2 inputs. Defaults to None: as many pairs as
+            keep a layer's output for the step within 2**26 values (256 MB
+            in float32), from 16 up to 8192 pairs (larger steps share each
+            step's forward pass over the background among more pairs).
 
     Attributes:
         expected_value: np.ndarray float64 (K,), the mean model output over
@@ -168,15 +196,20 @@ class DeepShap(_BackgroundExplainer):
     def _check_model(self):
         # Raises for a subclassed model or a layer without a rule.
         self._rules = plan_rules(self.model)
+        self._activation_size = activation_size(self._rules)
 
     def _batch_size_for(self, x):
-        # Each step runs the model forward over the background rows it meets,
-        # so larger steps amortise that pass: the base's memory formula, with
-        # a cap of 2048 pairs instead of 512 for small inputs.
+        # A step's memory is a few tensors of (pairs, largest layer output),
+        # so the default bounds that: 2**26 values (256 MB in float32), as
+        # the base's 2**23 input values do for a model whose largest layer
+        # output is 8 times its input. Up to 8192 pairs, because each step
+        # also runs the model forward over the background rows it meets and
+        # larger steps share that pass among more pairs.
         if self.batch_size is not None:
             return self.batch_size
-        per_row = int(np.prod(x.shape[1:])) or 1
-        return int(np.clip(2**23 // per_row, 16, 2048))
+        per_row = row_size(x)
+        largest = max(per_row, self._activation_size or 8 * per_row)
+        return int(np.clip(2**26 // largest, 16, 8192))
 
     def get_config(self):
         config = super().get_config()
@@ -237,7 +270,8 @@ class DeepShap(_BackgroundExplainer):
     def _finish(self, plan, sums):
         plan.predictions = sums["y"]
         plan.targets = sums["target"].astype(np.int64)
-        attributions = (sums["attributions"] / np.float32(self.background_size)).astype(np.float32)
+        count = np.float32(self.background_size)
+        attributions = _per_input(lambda a: (a / count).astype(np.float32), sums["attributions"])
         expected, difference, gap = self._scores_and_gap(plan, attributions)
         if self.check_additivity:
             _check_additivity(gap, difference, plan.targets)
@@ -248,7 +282,8 @@ class DeepShap(_BackgroundExplainer):
 
 def _check_additivity(gap, difference, targets):
     tolerance = ADDITIVITY_ABSOLUTE + ADDITIVITY_RELATIVE * np.abs(difference)
-    bad = np.abs(gap) > tolerance
+    # Written so that a NaN gap counts as a miss.
+    bad = ~(np.abs(gap) <= tolerance)
     if not np.any(bad):
         return
     i = int(np.argmax(np.where(bad, np.abs(gap) / tolerance, -np.inf)))
@@ -279,7 +314,8 @@ class GradientShap(_BackgroundExplainer):
     Keras model: subclassed models, attention, custom layers.
 
     Args:
-        model: a Keras 3 model with one input.
+        model: a Keras 3 model, with one input or several (lists of arrays,
+            as for `DeepShap`).
         background: the reference distribution, (M, ...) like the model input.
         samples: draws per input. Defaults to 200 (shap's default).
         random_state: int seed. Draw k of input i depends only on
@@ -345,16 +381,26 @@ class GradientShap(_BackgroundExplainer):
 
     def _pair(self, rows):
         x = rows["x"]
-        reference = tf.gather(self._background, rows["background_row"])
-        shape = tf.concat([[-1], tf.ones([tf.rank(x) - 1], tf.int32)], axis=0)
-        alpha = tf.cast(tf.reshape(rows["alpha"], shape), x.dtype)
-        point = reference + alpha * (x - reference)
+        reference = tf.nest.map_structure(
+            lambda part: tf.gather(part, rows["background_row"]), self._background
+        )
+
+        def interpolate(part, base):
+            shape = tf.concat([[-1], tf.ones([tf.rank(part) - 1], tf.int32)], axis=0)
+            alpha = tf.cast(tf.reshape(rows["alpha"], shape), part.dtype)
+            return base + alpha * (part - base)
+
+        point = tf.nest.map_structure(interpolate, x, reference)
         gradient, _, _ = target_gradient(self._model_fn, point, rows["target"])
-        delta = tf.cast(x, tf.float32) - tf.cast(reference, tf.float32)
-        return {"attributions": gradient * delta}
+
+        def attribution(g, part, base):
+            return g * (tf.cast(part, tf.float32) - tf.cast(base, tf.float32))
+
+        return {"attributions": tf.nest.map_structure(attribution, gradient, x, reference)}
 
     def _finish(self, plan, sums):
-        attributions = (sums["attributions"] / np.float32(self.samples)).astype(np.float32)
+        count = np.float32(self.samples)
+        attributions = _per_input(lambda a: (a / count).astype(np.float32), sums["attributions"])
         expected, _, gap = self._scores_and_gap(plan, attributions)
         return self._explanation(
             plan, attributions, expected_value=expected, additivity_gap=gap
