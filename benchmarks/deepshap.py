@@ -68,7 +68,6 @@ table, and (unless `--no-write`) replaces the section
 import argparse
 import datetime
 import os
-import shlex
 import statistics
 import sys
 import time
@@ -79,8 +78,9 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for folder in (ROOT, ROOT / "benchmarks"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -89,14 +89,9 @@ import tensorflow as tf  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_digits  # noqa: E402
 
 from keras_explain.methods.shap import DeepShap  # noqa: E402
+from results import command_line, write_section  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-SECTION = "## DeepShap (benchmarks/deepshap.py)"
-RESULTS_INTRO = (
-    "# Benchmark results\n\n"
-    "Every ratio below is measured in one run on a 2-core CPU machine; "
-    "absolute seconds are noise.\n"
-)
+SECTION = "DeepShap (benchmarks/deepshap.py)"
 ROUNDS = ("lower bound", "ours", "shap Deep")
 
 
@@ -391,33 +386,6 @@ def target_lines(results):
     return "\n".join(lines)
 
 
-def write_section(path, body):
-    """Replace (or append) the section SECTION of `path` with `body`, keeping the rest."""
-    text = path.read_text() if path.exists() else RESULTS_INTRO
-    lines = text.rstrip("\n").split("\n")
-    section = [SECTION, ""] + body.rstrip("\n").split("\n")
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        stop = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith(("# ", "## "))),
-            len(lines),
-        )
-        tail = lines[stop:]
-        lines = lines[:start] + section + ([""] + tail if tail else [])
-    else:
-        lines = lines + [""] + section
-    path.write_text("\n".join(lines) + "\n")
-
-
-def command_line():
-    script = Path(sys.argv[0]).resolve()
-    try:
-        script = script.relative_to(ROOT)
-    except ValueError:
-        pass
-    return shlex.join([".venv/bin/python", str(script)] + sys.argv[1:])
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--inputs", type=int, default=None, help="explained rows (default 50)")
@@ -493,8 +461,8 @@ def main(argv=None):
             f"rows; ours sends B pairs per step.\n\n"
             f"{table}\n\n{details}\n\nTargets (wall-time medians above):\n\n{targets}\n"
         )
-        write_section(RESULTS, body)
-        print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+        write_section(SECTION, body)
+        print("\nwrote benchmarks/RESULTS.md")
 
 
 if __name__ == "__main__":
