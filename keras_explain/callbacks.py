@@ -191,6 +191,7 @@ class ExplanationLogger(keras.callbacks.Callback):
         self._writer = None
         self._previous = None
         self._files = None
+        self._pending = []
 
     @property
     def output_dir(self):
@@ -220,20 +221,18 @@ class ExplanationLogger(keras.callbacks.Callback):
         self._files = concurrent.futures.ThreadPoolExecutor(max_workers=1)
 
     def on_epoch_end(self, epoch, logs=None):
+        self._report_finished()
         if (epoch + 1) % self.every_n_epochs:
             return
+        # The explanation is computed here, at this epoch's weights; the
+        # pictures, summaries and files are made from it by the writer
+        # thread while training goes on.
         try:
             explanation = self._built.explain(self.samples, targets=self._targets(), verbose=0)
-            self._log(epoch, explanation)
         except Exception as error:  # noqa: BLE001 - training must go on unless asked
-            if self.on_error == "raise":
-                raise
-            warnings.warn(
-                f"ExplanationLogger: {self._method()} failed at epoch {epoch}: "
-                f"{type(error).__name__}: {error}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            self._failed(epoch, error)
+            return
+        self._pending.append((epoch, self._files.submit(self._log, epoch, explanation)))
 
     def on_train_end(self, logs=None):
         if self._files is not None:
@@ -241,6 +240,25 @@ class ExplanationLogger(keras.callbacks.Callback):
             self._files = None
         if self._writer is not None:
             self._writer.flush()
+        self._report_finished()
+
+    def _report_finished(self):
+        """Warn about (or raise) the failures of logging work that has finished."""
+        states = [(epoch, future, future.done()) for epoch, future in self._pending]
+        self._pending = [(epoch, future) for epoch, future, done in states if not done]
+        for epoch, future, done in states:
+            if done and future.exception() is not None:
+                self._failed(epoch, future.exception())
+
+    def _failed(self, epoch, error):
+        if self.on_error == "raise":
+            raise error
+        warnings.warn(
+            f"ExplanationLogger: {self._method()} failed at epoch {epoch}: "
+            f"{type(error).__name__}: {error}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
     # -- logging ---------------------------------------------------------------
 
@@ -285,30 +303,43 @@ class ExplanationLogger(keras.callbacks.Callback):
                 np.mean(np.abs(explanation.completeness_gap))
             )
         pictures = self._pictures(explanation) if {"tensorboard", "png"} & set(self.formats) else []
+        # Each picture is encoded once, for the files and the summaries alike.
+        encoded = [viz.png_bytes(p, optimize=False) for p in pictures]
         if "tensorboard" in self.formats:
-            self._write_summaries(method, epoch, pictures, scalars)
+            self._write_summaries(method, epoch, pictures, encoded, scalars)
         if "png" in self.formats:
             folder = os.path.join(self.output_dir, "png")
             os.makedirs(folder, exist_ok=True)
-            for i, picture in enumerate(pictures):
+            for i, data in enumerate(encoded):
                 name = f"{method}_epoch_{epoch:04d}_sample_{i:02d}.png"
-                self._files.submit(viz.save_image, os.path.join(folder, name), picture)
+                with open(os.path.join(folder, name), "wb") as handle:
+                    handle.write(data)
         if "npz" in self.formats:
             folder = os.path.join(self.output_dir, "npz")
             os.makedirs(folder, exist_ok=True)
-            self._files.submit(explanation.save, os.path.join(folder, f"{method}_epoch_{epoch:04d}.npz"))
+            explanation.save(os.path.join(folder, f"{method}_epoch_{epoch:04d}.npz"))
 
-    def _write_summaries(self, method, epoch, pictures, scalars):
+    def _write_summaries(self, method, epoch, pictures, encoded, scalars):
+        """Image summaries from the encoded PNGs, in the layout of TensorBoard's image
+        plugin (width, height, then one PNG per image), and the scalars."""
+        from tensorboard.plugins.image import metadata
+
+        shapes = {p.shape for p in pictures}
+        if len(shapes) == 1:
+            groups = [(method, pictures[: self.max_outputs], encoded[: self.max_outputs])]
+        else:
+            groups = [
+                (f"{method}/sample_{i:02d}", [p], [data])
+                for i, (p, data) in enumerate(zip(pictures[: self.max_outputs], encoded))
+            ]
         with self._writer.as_default(step=epoch):
-            if pictures:
-                shapes = {p.shape for p in pictures}
-                # uint8 pictures are encoded as they are, with no float round trip.
-                if len(shapes) == 1:
-                    batch = np.stack(pictures[: self.max_outputs])
-                    tf.summary.image(method, batch, max_outputs=self.max_outputs)
-                else:
-                    for i, picture in enumerate(pictures[: self.max_outputs]):
-                        tf.summary.image(f"{method}/sample_{i:02d}", picture[None])
+            for tag, shown, data in groups:
+                height, width = shown[0].shape[:2]
+                tf.summary.write(
+                    tag,
+                    tf.constant([str(width).encode(), str(height).encode()] + data),
+                    metadata=metadata.create_summary_metadata(display_name=tag, description=None),
+                )
             for name, value in scalars.items():
                 tf.summary.scalar(name, value)
         self._writer.flush()

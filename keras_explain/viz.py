@@ -479,15 +479,22 @@ def sample_pictures(
     return rgb, mixed
 
 
-def png_bytes(rgb):
-    """Encode an RGB uint8 image (H, W, 3) as PNG bytes, without metadata."""
+def png_bytes(rgb, optimize=True):
+    """Encode an RGB uint8 image (H, W, 3) as PNG bytes, without metadata.
+
+    Args:
+        rgb: the image.
+        optimize: the smallest file (slower); False encodes fast, with light
+            compression. Defaults to True.
+    """
     import io
 
     from PIL import Image
 
     buffer = io.BytesIO()
+    options = {"optimize": True} if optimize else {"compress_level": 1}
     Image.fromarray(np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))).save(
-        buffer, format="PNG", optimize=True
+        buffer, format="PNG", **options
     )
     return buffer.getvalue()
 

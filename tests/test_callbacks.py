@@ -65,6 +65,9 @@ def test_tensorboard_png_and_npz(tmp_path):
     images = [(step, value) for tag, step, value in events if tag == "saliency"]
     assert [step for step, _ in images] == [0, 1, 2]
     assert all(image_sizes(value) == [(64, 64, 3)] * 3 for _, value in images)
+    # What TensorBoard's image dashboard reads: its plugin, then width and height.
+    assert {value.metadata.plugin_data.plugin_name for _, value in images} == {"images"}
+    assert all(list(value.tensor.string_val[:2]) == [b"64", b"64"] for _, value in images)
     changes = [(step, scalar(v)) for tag, step, v in events if tag == "saliency/rank_correlation_with_previous"]
     assert [step for step, _ in changes] == [1, 2]
     assert all(-1.0 <= value <= 1.0 for _, value in changes)
