@@ -169,6 +169,24 @@ def test_failures_warn_or_raise(tmp_path):
                   callbacks=[ExplanationLogger(failing, SAMPLES, tmp_path, on_error="raise")])
 
 
+def test_failures_while_writing_are_reported(tmp_path):
+    # The PNG folder's name is taken by a file: writing fails in the writer thread.
+    (tmp_path / "explanations").mkdir()
+    (tmp_path / "explanations" / "png").write_text("not a folder")
+    model = make_model()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, Y, epochs=2, verbose=0, callbacks=[ExplanationLogger("saliency", SAMPLES, tmp_path)])
+    messages = sorted(str(w.message) for w in caught if issubclass(w.category, RuntimeWarning))
+    assert [m.split(": [Errno")[0] for m in messages] == [
+        "ExplanationLogger: saliency failed at epoch 0: FileExistsError",
+        "ExplanationLogger: saliency failed at epoch 1: FileExistsError",
+    ]
+    with pytest.raises(FileExistsError):
+        model.fit(X, Y, epochs=1, verbose=0,
+                  callbacks=[ExplanationLogger("saliency", SAMPLES, tmp_path, on_error="raise")])
+
+
 def test_argument_errors(tmp_path, linear_model):
     def message(call):
         with pytest.raises(ValueError) as error:
