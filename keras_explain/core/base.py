@@ -278,6 +278,9 @@ class Explainer:
 
 
 def _is_array(value):
+    """True for an array (or a list of arrays, one per model input) too long to show."""
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, np.ndarray) for v in value):
+        return True
     return isinstance(value, np.ndarray) and value.size > 1
 
 
