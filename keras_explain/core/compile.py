@@ -1,8 +1,9 @@
 """The one compile helper: a tf.function traced once per input signature.
 
 Every argument is a tensor, or a list of tensors (one per input of a model
-with several inputs), whose first dimension is the batch. The function is traced with that dimension set to None, so a second
-call, a new batch size or the shorter last batch all reuse the same graph.
+with several inputs), whose first dimension is the batch. The function is
+traced with that dimension set to None, so a second call, a new batch size or
+the shorter last batch all reuse the same graph.
 """
 
 import tensorflow as tf

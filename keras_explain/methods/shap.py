@@ -33,11 +33,10 @@ def _row_sums(array):
     )
 
 
-def _per_input(fn, *structures):
-    """`fn` applied to an array, or to each array of a list (one per model input)."""
-    if isinstance(structures[0], list):
-        return [fn(*parts) for parts in zip(*structures)]
-    return fn(*structures)
+
+def _mean_of_sums(sums, count):
+    """Summed attributions divided by `count`, as float32; a list stays a list."""
+    return tf.nest.map_structure(lambda a: (a / count).astype(np.float32), sums)
 
 
 class _BackgroundExplainer(Explainer):
@@ -270,8 +269,7 @@ class DeepShap(_BackgroundExplainer):
     def _finish(self, plan, sums):
         plan.predictions = sums["y"]
         plan.targets = sums["target"].astype(np.int64)
-        count = np.float32(self.background_size)
-        attributions = _per_input(lambda a: (a / count).astype(np.float32), sums["attributions"])
+        attributions = _mean_of_sums(sums["attributions"], np.float32(self.background_size))
         expected, difference, gap = self._scores_and_gap(plan, attributions)
         if self.check_additivity:
             _check_additivity(gap, difference, plan.targets)
@@ -399,8 +397,7 @@ class GradientShap(_BackgroundExplainer):
         return {"attributions": tf.nest.map_structure(attribution, gradient, x, reference)}
 
     def _finish(self, plan, sums):
-        count = np.float32(self.samples)
-        attributions = _per_input(lambda a: (a / count).astype(np.float32), sums["attributions"])
+        attributions = _mean_of_sums(sums["attributions"], np.float32(self.samples))
         expected, _, gap = self._scores_and_gap(plan, attributions)
         return self._explanation(
             plan, attributions, expected_value=expected, additivity_gap=gap
