@@ -221,7 +221,7 @@ def run_case(name, model, background, x, args):
     """Time every contender on one model; returns a dict of results."""
     targets = np.argmax(model(x, training=False).numpy(), axis=1).astype(np.int64)
     ours = DeepShap(model, background, batch_size=args.batch_size, verbose=0)
-    batch_size = ours._batch_size_for(tf.constant(x))
+    batch_size = ours.batch_size_for(tf.constant(x))
     bound = lower_bound(model, x, background, batch_size)
     result = {"name": name, "batch_size": batch_size, "errors": {}, "gaps": {}, "times": {}}
 

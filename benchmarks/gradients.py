@@ -81,7 +81,7 @@ from xplique.attributions import IntegratedGradients as XpliqueIntegratedGradien
 from xplique.attributions import Saliency as XpliqueSaliency  # noqa: E402
 
 import keras_explain as kx  # noqa: E402
-from keras_explain.methods.gradients import quadrature  # noqa: E402
+from keras_explain.methods.gradients.integrated_gradients import quadrature  # noqa: E402
 from results import command_line, write_section  # noqa: E402
 
 SECTION = "Gradient explainers (benchmarks/gradients.py)"

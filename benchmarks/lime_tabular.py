@@ -85,7 +85,7 @@ from lime.lime_tabular import LimeTabularExplainer  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 from sklearn.datasets import load_breast_cancer  # noqa: E402
 
-from keras_explain.methods.lime_tabular import LimeTabular  # noqa: E402
+from keras_explain.methods.lime.tabular import LimeTabular  # noqa: E402
 from results import command_line, write_section  # noqa: E402
 
 SECTION = "LimeTabular (benchmarks/lime_tabular.py)"
@@ -230,7 +230,7 @@ def measure(name, hidden, x, y, rows, args):
     explainer = LimeTabular(
         model, x, num_samples=args.samples, batch_size=args.batch_size, random_state=0, verbose=0
     )
-    batch_size = explainer._batch_size_for(tf.constant(rows))
+    batch_size = explainer.batch_size_for(tf.constant(rows))
     function = forward_function(model, x.shape[1])
     inputs = lime_samples(explainer, rows, args.samples)
     bound = lower_bound(function, inputs, batch_size)

@@ -29,11 +29,11 @@ _EXPORTS = {
     "LimeImage": "keras_explain.methods",
     "LimeTabular": "keras_explain.methods",
     "SmoothGrad": "keras_explain.methods",
-    "Explainer": "keras_explain.core.base",
+    "Explainer": "keras_explain.engine.explainer",
     "Explanation": "keras_explain.explanation",
-    "available_methods": "keras_explain.core.registry",
-    "build_explainer": "keras_explain.core.registry",
-    "explain": "keras_explain.core.registry",
+    "available_methods": "keras_explain.api",
+    "build_explainer": "keras_explain.api",
+    "explain": "keras_explain.api",
     "load_model": "keras_explain.io",
 }
 #: Public submodules.

@@ -9,11 +9,11 @@ import numpy as np
 import tensorflow as tf
 
 from keras_explain import viz
-from keras_explain.core.base import Explainer
-from keras_explain.core.inputs import to_numpy
-from keras_explain.core.model import input_shape
-from keras_explain.core.registry import build_explainer
-from keras_explain.core.validation import check_choice, check_int, describe, fail
+from keras_explain.engine.explainer import Explainer
+from keras_explain.engine.inputs import to_numpy
+from keras_explain.engine.model import input_shape
+from keras_explain.api import build_explainer
+from keras_explain.engine.errors import check_choice, check_int, describe, fail
 
 FORMATS = ("tensorboard", "png", "npz")
 _MIN_SIDE = 64

@@ -434,7 +434,7 @@ def _method_plan(method, args, options):
     Returns:
         dict parameter -> the command-line attribute holding its value.
     """
-    from keras_explain.core import registry
+    from keras_explain import api as registry
 
     names = registry.method_options(method)
     takes = set(names["constructor"]) | set(names["explain"])
@@ -474,7 +474,7 @@ def _method_plan(method, args, options):
 
 
 def _takes(method):
-    from keras_explain.core import registry
+    from keras_explain import api as registry
 
     names = registry.method_options(method)
     return set(names["constructor"]) | set(names["explain"])
@@ -539,9 +539,8 @@ def run_explain(args):
         _resolve_target(target, None, None)
 
     # TensorFlow from here on.
-    import keras_explain.methods  # noqa: F401 - registers the methods
-    from keras_explain.core import model as model_info
-    from keras_explain.core import registry
+    from keras_explain.engine import model as model_info
+    from keras_explain import api as registry
 
     method = registry.explainer_class(args.method).method
     plan, takes = _method_plan(method, args, options)
@@ -789,8 +788,7 @@ def _write_json(explanation, path, class_names, top=5):
 
 def run_methods(args):
     """The `methods` command: each method, its command-line options and other options."""
-    import keras_explain.methods  # noqa: F401 - registers the methods
-    from keras_explain.core import registry
+    from keras_explain import api as registry
 
     fed = (
         {p for _, _, ps in CLI_ARGUMENTS for p in ps}

@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from keras_explain.core.validation import check_choice, fail
+from keras_explain.engine.errors import check_choice, fail
 
 _FORMAT = "keras_explain.Explanation"
 _FORMAT_VERSION = 1

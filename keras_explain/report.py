@@ -461,7 +461,7 @@ def write_html(
     kx.report.write_html(e, "report.html", class_names=digits.target_names)
     ```
     """
-    from keras_explain.core.validation import check_choice, check_int
+    from keras_explain.engine.errors import check_choice, check_int
 
     if isinstance(explanations, Explanation):
         explanations = [explanations]

@@ -9,7 +9,7 @@ import functools
 
 import numpy as np
 
-from keras_explain.core.validation import check_float, describe, fail
+from keras_explain.engine.errors import check_float, describe, fail
 
 DIVERGING = "RdBu_r"
 SEQUENTIAL = "inferno"

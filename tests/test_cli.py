@@ -25,7 +25,7 @@ from PIL import Image
 import keras_explain as kx
 import keras_explain.methods  # noqa: F401 - registers every method (also with a lazy __init__)
 from keras_explain import cli, io
-from keras_explain.core import registry
+from keras_explain import api as registry
 
 METHODS = registry.available_methods()
 FORMATS = ("png", "pdf", "npz", "html", "json")

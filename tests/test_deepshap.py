@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_explain.core import deeplift
-from keras_explain.core.registry import build_explainer
+from keras_explain.methods.shap import deeplift
+from keras_explain.api import build_explainer
 from keras_explain.methods.shap import AdditivityError, DeepShap, GradientShap
 
 L = keras.layers
@@ -376,11 +376,11 @@ def test_default_batch_size_bounds_the_largest_layer_output():
     background = np.zeros((3, 4, 4, 1), "float32")
     assert deeplift.activation_size(deeplift.plan_rules(wide)) == 4 * 4 * 2048
     explainer = DeepShap(wide, background)
-    assert explainer._batch_size_for(tf.constant(background)) == 2**26 // (4 * 4 * 2048)
+    assert explainer.batch_size_for(tf.constant(background)) == 2**26 // (4 * 4 * 2048)
     small = _mlp(L.Dense(12, activation="relu"))
     explainer = DeepShap(small, np.zeros((3, 6), "float32"))
-    assert explainer._batch_size_for(tf.zeros((1, 6))) == 8192
-    assert DeepShap(small, np.zeros((3, 6), "float32"), batch_size=7)._batch_size_for(tf.zeros((1, 6))) == 7
+    assert explainer.batch_size_for(tf.zeros((1, 6))) == 8192
+    assert DeepShap(small, np.zeros((3, 6), "float32"), batch_size=7).batch_size_for(tf.zeros((1, 6))) == 7
 
 
 # -- batching, compiling, configuration -----------------------------------------------

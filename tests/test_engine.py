@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 import keras_explain as kx
-from keras_explain.core.batching import collect_groups, iterate_groups, segment_sums
-from keras_explain.core.registry import multi_input_methods
+from keras_explain.engine.batching import collect_groups, iterate_groups, segment_sums
+from keras_explain.engine.registry import methods_taking_several_inputs
 
 
 def _explainers(model, cnn=False):
@@ -88,7 +88,7 @@ def test_group_sums_match_brute_force(samples, group_size, batch_size):
 
     def step(feed):
         seen.append(len(feed["segment"]))
-        value = tf.gather(data, feed["input_index"]) * tf.cast(feed["sample_index"] + 1, tf.float32)[:, None]
+        value = tf.gather(data, feed["example_index"]) * tf.cast(feed["pair_index"] + 1, tf.float32)[:, None]
         return segment_sums({"v": value}, tf.constant(feed["segment"]))
 
     groups = iterate_groups(step, {"unused": data}, n, samples, group_size, batch_size)
@@ -179,7 +179,7 @@ def test_models_with_several_inputs(tmp_path):
         "rows": "x: expected the same number of rows for every model input, received 5, 2.",
         "keys": "x: expected a dict with the model's inputs 'a', 'b', received keys 'a'.",
         "method": "model: expected a model with a single input for IntegratedGradients, received "
-        "a model with 2 inputs (a, b); " + ", ".join(multi_input_methods())
+        "a model with 2 inputs (a, b); " + ", ".join(methods_taking_several_inputs())
         + " explain models with several inputs.",
         "view": "heatmap: expected the explanation of a model with one input, received one of a "
         "model with 2 inputs; use e.attributions[k] for input k.",

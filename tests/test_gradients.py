@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import keras_explain as kx
-from keras_explain.methods.gradients import quadrature
+from keras_explain.methods.gradients.integrated_gradients import quadrature
 
 
 @pytest.mark.parametrize("kind", ["sequential", "functional", "subclassed"])
@@ -80,8 +80,8 @@ def test_integrated_gradients_baselines(linear_model, linear_weights, rows):
     with pytest.raises(ValueError) as error:
         ig.explain(rows, baseline=np.zeros((3, 5)))
     assert str(error.value) == (
-        "baseline: expected a number, an array of shape (5,) (one input) or (11, 5) "
-        "(one per input), received an array of shape (3, 5) and dtype float32."
+        "baseline: expected a number, an array of shape (5,) (one example) or (11, 5) "
+        "(one per example), received an array of shape (3, 5) and dtype float32."
     )
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keras_explain.core import surrogate
+from keras_explain.methods.lime import surrogate
 
 lime_base = pytest.importorskip("lime.lime_base")
 

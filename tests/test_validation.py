@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import keras_explain as kx
-from keras_explain.core.targets import resolve_targets
+from keras_explain.engine.targets import resolve_targets
 
 
 def _message(call):

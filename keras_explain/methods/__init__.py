@@ -1,9 +1,7 @@
-"""One module per family of methods; importing it registers the methods."""
+"""One folder per family of methods; importing this package registers them all."""
 
-from keras_explain.methods.gradcam import GradCAM
-from keras_explain.methods.gradients import GradientSaliency, IntegratedGradients, SmoothGrad
-from keras_explain.methods.lime_image import LimeImage
-from keras_explain.methods.lime_tabular import LimeTabular
+from keras_explain.methods.gradients import GradCAM, GradientSaliency, IntegratedGradients, SmoothGrad
+from keras_explain.methods.lime import LimeImage, LimeTabular
 from keras_explain.methods.shap import AdditivityError, DeepShap, GradientShap
 
 __all__ = [

@@ -1,9 +1,15 @@
-"""The method registry and the one-call `explain(model, x, method=...)`."""
+"""The method registry: names and aliases to explainer classes.
+
+Methods register themselves when their module is imported; the registry
+imports no method (`keras_explain.api` loads them). A name or alias may
+belong to one method only: registering a second one under it is refused.
+"""
 
 import dataclasses
 import inspect
+import re
 
-from keras_explain.core.validation import describe
+from keras_explain.engine.errors import describe
 
 _BASE_OPTIONS = ("output", "batch_size", "run_eagerly", "verbose")
 
@@ -29,37 +35,52 @@ def register(name, aliases=(), wraps=None):
         wraps: for wrappers such as SmoothGrad, the method wrapped by default.
     """
 
+    for key in (name, *aliases):
+        if not isinstance(key, str) or not _NAME.fullmatch(key):
+            raise ValueError(
+                f"register: expected names of lower-case letters, digits, '_' or '-', "
+                f"received {describe(key)}."
+            )
+
     def decorate(cls):
+        if getattr(cls, "method", None) != name:
+            raise ValueError(
+                f"register: expected {cls.__name__}.method == {name!r}, received "
+                f"{getattr(cls, 'method', None)!r}."
+            )
         entry = _Entry(name, cls, tuple(aliases), wraps)
+        keys = {k.lower() for k in (name, cls.__name__, *aliases)}
+        for key in sorted(keys):
+            owner = _LOOKUP.get(key)
+            if owner is not None and owner.cls.__qualname__ != cls.__qualname__:
+                raise ValueError(
+                    f"register: the name {key!r} of {cls.__name__} is already registered "
+                    f"by {owner.cls.__name__} (method {owner.name!r}); choose another name."
+                )
         _METHODS[name] = entry
-        for key in (name, cls.__name__.lower(), *aliases):
-            _LOOKUP[key.lower()] = entry
+        for key in keys:
+            _LOOKUP[key] = entry
         return cls
 
     return decorate
 
 
-def _load_methods():
-    """Import the method modules, which register themselves."""
-    import keras_explain.methods  # noqa: F401
+_NAME = re.compile(r"[a-z][a-z0-9_\-]*")
 
 
-def available_methods():
-    """Canonical names of every registered method, sorted."""
-    _load_methods()
+def registered_methods():
+    """Canonical names of every method registered so far, sorted."""
     return sorted(_METHODS)
 
 
-def multi_input_methods():
-    """Class names of the explainers that take models with several inputs."""
-    _load_methods()
-    return sorted({e.cls.__name__ for e in _METHODS.values() if e.cls._multi_input})
+def methods_taking_several_inputs():
+    """Class names of the registered explainers that take models with several inputs."""
+    return sorted({e.cls.__name__ for e in _METHODS.values() if e.cls.accepts_several_inputs})
 
 
 def _entry(method, argument="method"):
-    _load_methods()
     if not isinstance(method, str) or method.lower() not in _LOOKUP:
-        names = ", ".join(repr(n) for n in available_methods())
+        names = ", ".join(repr(n) for n in registered_methods())
         raise ValueError(f"{argument}: expected one of {names}, received {describe(method)}.")
     return _LOOKUP[method.lower()]
 
@@ -72,13 +93,16 @@ def explainer_class(name):
 def method_options(method):
     """Constructor and explain() options of a method, for help texts.
 
+    The constructor's are its signature's; the explain() options are the
+    method's declared `explain_options`.
+
     Returns:
         dict with keys "constructor" and "explain", each a list of names.
     """
     entry = _entry(method)
     return {
         "constructor": _parameters(entry.cls.__init__, skip=("self", "model", "explainer")),
-        "explain": _parameters(entry.cls._plan, skip=("self", "x", "targets", "predictions")),
+        "explain": list(entry.cls.explain_options),
     }
 
 
@@ -147,29 +171,3 @@ def _unknown(entry, rest):
         f"options: method {entry.name!r} takes {', '.join(known)}; "
         f"received unknown option(s) {', '.join(sorted(rest))}."
     )
-
-
-def explain(model, x, method="saliency", targets=None, **options):
-    """Explain `model` on inputs `x` with a method chosen by name.
-
-    Args:
-        model: a Keras 3 model.
-        x: inputs (N, ...): numpy array, tf.Tensor or tf.data.Dataset.
-        method: a name from `available_methods()` ("saliency",
-            "integrated_gradients", "smoothgrad", "gradcam", ...) or an alias
-            ("ig"). Defaults to "saliency".
-        targets: None (the predicted class), an int, or an int array (N,).
-        **options: constructor options of the method (for example `steps=64`)
-            and options of its `explain()` (for example `baseline=`).
-
-    Returns:
-        `Explanation`.
-
-    Example:
-
-    ```python
-    e = kx.explain(model, x, method="ig", steps=100)
-    ```
-    """
-    explainer, call = build_explainer(model, method, **options)
-    return explainer.explain(x, targets=targets, **call)

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_explain.core.validation import (
+from keras_explain.engine.errors import (
     check_batch_shape,
     check_finite,
     check_numeric,

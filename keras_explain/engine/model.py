@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_explain.core.inputs import to_numpy
-from keras_explain.core.validation import describe
+from keras_explain.engine.inputs import to_numpy
+from keras_explain.engine.errors import describe
 
 
 def require_tensorflow_backend():
@@ -230,17 +230,17 @@ class ModelFunction:
     """Call a Keras model in inference mode and return the explained (B, K) output.
 
     A model with several inputs takes a list of tensors, one per input in the
-    order of `model.inputs`; `multiple` says so.
+    order of `model.inputs`; `several_inputs` says so.
     """
 
     def __init__(self, model, output=None):
         self.model = check_model(model)
         self.output = check_output(model, output)
-        self.names = output_names(model)
+        self.output_names = output_names(model)
         self.input_names = input_names(model)
         self.input_shapes = input_shapes(model)
-        self.multiple = self.input_shapes is not None and len(self.input_shapes) > 1
-        self.input_shape = None if self.multiple else input_shape(model)
+        self.several_inputs = self.input_shapes is not None and len(self.input_shapes) > 1
+        self.input_shape = None if self.several_inputs else input_shape(model)
         inputs = _model_inputs(model) or []
         self.input_dtypes = [_floating(i.dtype) for i in inputs] or [tf.float32]
         self.input_dtype = self.input_dtypes[0]
@@ -251,7 +251,7 @@ class ModelFunction:
         Raises:
             ValueError: naming `name` for a wrong structure, shape or values.
         """
-        if not self.multiple:
+        if not self.several_inputs:
             return to_numpy(x, name, self.input_shape)
         count = len(self.input_shapes)
         names = self.input_names
@@ -282,17 +282,17 @@ class ModelFunction:
 
     def tensors(self, x):
         """Numpy inputs (as `read` returns them) as tensors of the input dtypes."""
-        if self.multiple:
+        if self.several_inputs:
             return [tf.convert_to_tensor(a, d) for a, d in zip(x, self.input_dtypes)]
         return tf.convert_to_tensor(x, self.input_dtype)
 
     def __call__(self, x):
-        if self.multiple:
+        if self.several_inputs:
             x = [tf.cast(part, d) for part, d in zip(x, self.input_dtypes)]
         else:
             x = tf.cast(x, self.input_dtype)
         outputs = self.model(x, training=False)
-        return select_output(outputs, self.output, self.names)
+        return select_output(outputs, self.output, self.output_names)
 
     def output_size(self):
         """K when the model declares it statically, else None."""

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from keras_explain.core.validation import describe
+from keras_explain.engine.errors import describe
 
 #: Marker passed to kernels that pick the predicted class themselves.
 PREDICTED = -1

@@ -12,7 +12,7 @@ import contextlib
 
 import keras
 
-from keras_explain.core.validation import describe
+from keras_explain.engine.errors import describe
 
 CONV2D_TYPES = (
     keras.layers.Conv2D,

@@ -1,19 +1,20 @@
-"""SHAP values for deep models: DeepShap (DeepLIFT) and GradientShap (expected gradients)."""
+"""DeepShap: DeepLIFT's rules averaged over a background distribution."""
 
 import numpy as np
 import tensorflow as tf
 
-from keras_explain.core.base import Explainer, Plan, row_size
-from keras_explain.core.deeplift import (
+from keras_explain.engine.errors import check_bool
+from keras_explain.engine.explainer import Plan, row_size
+from keras_explain.engine.model import check_model
+from keras_explain.engine.registry import register
+from keras_explain.methods.shap.background import BackgroundExplainer, mean_of_sums
+from keras_explain.methods.shap.deeplift import (
     Layout,
     activation_size,
     capture_pass,
     pair_pass,
     plan_rules,
 )
-from keras_explain.core.gradients import target_gradient
-from keras_explain.core.registry import register
-from keras_explain.core.validation import check_bool, check_int
 
 #: Additivity tolerance of DeepShap: |gap| <= ABSOLUTE + RELATIVE * |f(x) - E f(bg)|.
 ADDITIVITY_ABSOLUTE = 1e-4
@@ -24,73 +25,8 @@ class AdditivityError(RuntimeError):
     """DeepShap attributions that do not sum to f(x) - E[f(background)]."""
 
 
-def _row_sums(array):
-    """Sum every axis but the first, in float64: (N, ...) -> (N,); a list of
-    arrays (one per model input) sums over all of them."""
-    return sum(
-        np.asarray(part, dtype=np.float64).reshape(len(part), -1).sum(axis=1)
-        for part in tf.nest.flatten(array)
-    )
-
-
-
-def _mean_of_sums(sums, count):
-    """Summed attributions divided by `count`, as float32; a list stays a list."""
-    return tf.nest.map_structure(lambda a: (a / count).astype(np.float32), sums)
-
-
-class _BackgroundExplainer(Explainer):
-    """What DeepShap and GradientShap share: a background and its expected value.
-
-    For a model with several inputs the background, the inputs and the
-    attributions are lists with one array per model input.
-    """
-
-    _multi_input = True
-
-    def __init__(self, model, background, **kwargs):
-        super().__init__(model, **kwargs)
-        self._check_model()
-        array = self._model_fn.read(background, "background")
-        self.background = array
-        self._background = self._model_fn.tensors(array)
-        # E[f(background)] for every output, (K,), in float64.
-        self.expected_value = self.predict(self._background).astype(np.float64).mean(axis=0)
-
-    def _check_model(self):
-        """Method-specific model checks, run before any computation."""
-
-    @property
-    def background_size(self):
-        """The number of background rows."""
-        return len(tf.nest.flatten(self.background)[0])
-
-    def get_config(self):
-        config = super().get_config()
-        config["background"] = self.background
-        return config
-
-    def _check_like_background(self, x):
-        parts = tf.nest.flatten(x)
-        for k, (part, reference) in enumerate(zip(parts, tf.nest.flatten(self.background))):
-            if tuple(part.shape[1:]) != tuple(reference.shape[1:]):
-                name = f"x[{k}]" if len(parts) > 1 else "x"
-                raise ValueError(
-                    f"{name}: expected inputs shaped like the background, (N, "
-                    f"{', '.join(str(d) for d in reference.shape[1:])}), received "
-                    f"inputs of shape {tuple(part.shape)}."
-                )
-
-    def _scores_and_gap(self, plan, attributions):
-        rows = np.arange(len(plan.targets))
-        scores = plan.predictions[rows, plan.targets].astype(np.float64)
-        expected = self.expected_value[plan.targets]
-        difference = scores - expected
-        return expected, difference, _row_sums(attributions) - difference
-
-
 @register("deepshap", aliases=("deep_shap", "deeplift_shap", "deep"))
-class DeepShap(_BackgroundExplainer):
+class DeepShap(BackgroundExplainer):
     """DeepSHAP: DeepLIFT's rescale rule averaged over a background distribution.
 
     For every input x and every background row r, DeepLIFT propagates the
@@ -186,26 +122,24 @@ class DeepShap(_BackgroundExplainer):
 
     method = "deepshap"
     # f(x) comes from the capture pass of each step: no separate forward pass.
-    _kernel_predicts = True
+    computes_predictions = True
+    state_attributes = BackgroundExplainer.state_attributes + ("_rules", "_activation_size")
 
     def __init__(self, model, background, check_additivity=True, **kwargs):
         self.check_additivity = check_bool("check_additivity", check_additivity)
+        # The model is checked first: a subclassed model or a layer without a
+        # rule raises before the background is read.
+        self._rules = plan_rules(check_model(model))
+        self._activation_size = activation_size(self._rules)
         super().__init__(model, background, **kwargs)
 
-    def _check_model(self):
-        # Raises for a subclassed model or a layer without a rule.
-        self._rules = plan_rules(self.model)
-        self._activation_size = activation_size(self._rules)
-
-    def _batch_size_for(self, x):
+    def default_batch_size(self, x):
         # A step's memory is a few tensors of (pairs, largest layer output),
         # so the default bounds that: 2**26 values (256 MB in float32), as
         # the base's 2**23 input values do for a model whose largest layer
         # output is 8 times its input. Up to 8192 pairs, because each step
         # also runs the model forward over the background rows it meets and
         # larger steps share that pass among more pairs.
-        if self.batch_size is not None:
-            return self.batch_size
         per_row = row_size(x)
         largest = max(per_row, self._activation_size or 8 * per_row)
         return int(np.clip(2**26 // largest, 16, 8192))
@@ -215,23 +149,22 @@ class DeepShap(_BackgroundExplainer):
         config["check_additivity"] = self.check_additivity
         return config
 
-    def _plan(self, x, targets, predictions):
-        self._check_like_background(x)
-        count = self.background_size
+    def plan(self, x, targets, predictions):
+        self.check_like_background(x)
         return Plan(
             x=x,
             targets=targets,
             predictions=predictions,
-            samples=count,
-            group_size=count,
-            per_sample={"background": self._background},
+            pairs=self.background_size,
+            per_pair_index={"background": self._background},
+            extras={"expected_value": self.expected_value},
         )
 
-    def _pair(self, rows):
+    def batch_kernel(self, rows):
         # Written over a structure of inputs so that multi-input models only
         # need `x` and `background` to become lists.
         x, reference = rows["x"], rows["background"]
-        layout = Layout(rows["input_index"], rows["sample_index"], self.background_size)
+        layout = Layout(rows["example_index"], rows["pair_index"], self.background_size)
         # 1. The capture pass: the distinct inputs and background rows.
         captured = tf.nest.map_structure(layout.capture_batch, x, self._background)
         records = {}
@@ -259,23 +192,21 @@ class DeepShap(_BackgroundExplainer):
 
         # Predictions and targets are reported once per input (by its first
         # pair), so that their sums over the input's pairs are exact.
-        first = tf.cast(rows["sample_index"] == 0, tf.int32)
+        first = tf.cast(rows["pair_index"] == 0, tf.int32)
         return {
             "attributions": tf.nest.map_structure(attribution, multipliers, x, reference),
             "y": y_x * tf.cast(first, y_x.dtype)[:, None],
             "target": chosen * first,
         }
 
-    def _finish(self, plan, sums):
-        plan.predictions = sums["y"]
+    def finish(self, plan, sums):
+        plan.predictions = sums["y"].astype(np.float32)
         plan.targets = sums["target"].astype(np.int64)
-        attributions = _mean_of_sums(sums["attributions"], np.float32(self.background_size))
-        expected, difference, gap = self._scores_and_gap(plan, attributions)
+        attributions = mean_of_sums(sums["attributions"], self.background_size)
+        expected, difference, gap = self.expected_and_gap(plan, attributions)
         if self.check_additivity:
             _check_additivity(gap, difference, plan.targets)
-        return self._explanation(
-            plan, attributions, expected_value=expected, additivity_gap=gap
-        )
+        return self.explanation(plan, attributions, expected_value=expected, additivity_gap=gap)
 
 
 def _check_additivity(gap, difference, targets):
@@ -294,111 +225,3 @@ def _check_additivity(gap, difference, targets):
         f"{tolerance[i]:.3g}. A layer of this model is not covered by an exact rule; "
         f"pass check_additivity=False to get the values anyway, or use kx.GradientShap."
     )
-
-
-@register("gradientshap", aliases=("gradient_shap", "expected_gradients", "gradshap"))
-class GradientShap(_BackgroundExplainer):
-    """GradientSHAP (expected gradients): gradients averaged over random paths.
-
-    For each input x and each of `samples` draws, a background row r and a
-    point alpha ~ U(0, 1) are drawn, and the draw contributes
-    (x - r) * grad f(r + alpha (x - r)). The attributions are the mean over
-    the draws: an unbiased estimate of Integrated Gradients averaged over the
-    background, so sum(attributions) == f(x) - E[f(background)] holds in
-    expectation (exactly for a linear model), with an error that shrinks as
-    1 / sqrt(samples). `e.additivity_gap` reports it per input.
-
-    It needs only the model's gradients, so it works with any differentiable
-    Keras model: subclassed models, attention, custom layers.
-
-    Args:
-        model: a Keras 3 model, with one input or several (lists of arrays,
-            as for `DeepShap`).
-        background: the reference distribution, (M, ...) like the model input.
-        samples: draws per input. Defaults to 200 (shap's default).
-        random_state: int seed. Draw k of input i depends only on
-            (random_state, i, k), so results do not depend on `batch_size`.
-            Defaults to None (a fresh seed per call).
-        **kwargs: `output`, `batch_size`, `run_eagerly`, `verbose` as in
-            `keras_explain.Explainer`.
-
-    `explain(x, targets=None)` returns an `Explanation` with `attributions`
-    shaped like x, `expected_value` (N,) and `additivity_gap` (N,), as
-    `DeepShap`.
-
-    Raises:
-        ValueError: for a background that is empty, holds NaN or infinity, or
-            is not shaped like the model input, or a bad argument.
-
-    Example:
-
-    ```python
-    e = kx.GradientShap(model, x_train[:100], samples=200, random_state=0).explain(x)
-    ```
-
-    References: Erion, Janizek, Sturmfels, Lundberg & Lee, "Improving
-    performance of deep learning models with axiomatic attribution priors
-    and expected gradients", Nature Machine Intelligence 2021; Lundberg &
-    Lee, "A Unified Approach to Interpreting Model Predictions", NeurIPS 2017.
-    """
-
-    method = "gradientshap"
-
-    def __init__(self, model, background, samples=200, random_state=None, **kwargs):
-        self.samples = check_int("samples", samples, minimum=1)
-        self.random_state = check_int("random_state", random_state, minimum=0, allow_none=True)
-        super().__init__(model, background, **kwargs)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(samples=self.samples, random_state=self.random_state)
-        return config
-
-    def _plan(self, x, targets, predictions):
-        self._check_like_background(x)
-        seed = self.random_state
-        if seed is None:
-            seed = int(np.random.default_rng().integers(0, 2**31 - 1))
-        count = len(targets)
-        # Stateless draws: entry (i, k) depends on the seed and on (i, k) only.
-        shape = [count, self.samples]
-        alphas = tf.random.stateless_uniform(shape, seed=[seed, 0], dtype=tf.float32)
-        rows = tf.random.stateless_uniform(
-            shape, seed=[seed, 1], minval=0, maxval=self.background_size, dtype=tf.int32
-        )
-        return Plan(
-            x=x,
-            targets=targets,
-            predictions=predictions,
-            samples=self.samples,
-            per_pair={
-                "alpha": tf.reshape(alphas, [-1]).numpy(),
-                "background_row": tf.reshape(rows, [-1]).numpy(),
-            },
-        )
-
-    def _pair(self, rows):
-        x = rows["x"]
-        reference = tf.nest.map_structure(
-            lambda part: tf.gather(part, rows["background_row"]), self._background
-        )
-
-        def interpolate(part, base):
-            shape = tf.concat([[-1], tf.ones([tf.rank(part) - 1], tf.int32)], axis=0)
-            alpha = tf.cast(tf.reshape(rows["alpha"], shape), part.dtype)
-            return base + alpha * (part - base)
-
-        point = tf.nest.map_structure(interpolate, x, reference)
-        gradient, _, _ = target_gradient(self._model_fn, point, rows["target"])
-
-        def attribution(g, part, base):
-            return g * (tf.cast(part, tf.float32) - tf.cast(base, tf.float32))
-
-        return {"attributions": tf.nest.map_structure(attribution, gradient, x, reference)}
-
-    def _finish(self, plan, sums):
-        attributions = _mean_of_sums(sums["attributions"], np.float32(self.samples))
-        expected, _, gap = self._scores_and_gap(plan, attributions)
-        return self._explanation(
-            plan, attributions, expected_value=expected, additivity_gap=gap
-        )

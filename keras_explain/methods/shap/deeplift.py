@@ -687,7 +687,7 @@ def _swapped(replacements):
 
     Args:
         replacements: list of (layer, attribute, value). As in
-            `keras_explain.core.graph.observe_output`, only the layer instances
+            `keras_explain.engine.layers.observe_output`, only the layer instances
             change, nothing outlives the block and no TensorFlow registry is
             touched.
     """

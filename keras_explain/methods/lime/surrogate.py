@@ -40,14 +40,20 @@ import tensorflow as tf
 FEATURE_SELECTIONS = ("auto", "none", "highest_weights", "forward_selection", "lasso_path")
 
 
-def cosine_distance_to_first(X):
-    """Cosine distance of every row of X (N, S, F) to row 0 of its input: (N, S)."""
-    X = tf.convert_to_tensor(X, tf.float64)
-    first = X[:, :1, :]
-    dot = tf.reduce_sum(X * first, axis=-1)
-    norms = tf.norm(X, axis=-1) * tf.norm(first, axis=-1)
+def cosine_distance(z, reference):
+    """Cosine distance along the last axis (0 similarity for a zero vector), float64."""
+    z = tf.convert_to_tensor(z, tf.float64)
+    reference = tf.convert_to_tensor(reference, tf.float64)
+    dot = tf.reduce_sum(z * reference, axis=-1)
+    norms = tf.norm(z, axis=-1) * tf.norm(reference, axis=-1)
     similarity = tf.math.divide_no_nan(dot, norms)
     return tf.clip_by_value(1.0 - similarity, 0.0, 2.0)
+
+
+def cosine_distance_to_first(X):
+    """Cosine distance of every row of X (N, S, F) to row 0 of its example: (N, S)."""
+    X = tf.convert_to_tensor(X, tf.float64)
+    return cosine_distance(X, X[:, :1, :])
 
 
 def euclidean_distance_to_first(X):
@@ -184,6 +190,20 @@ class Accumulator:
             first_y=self.y_reference,
             constant=constant,
         )
+
+
+def subset(stats, examples, count):
+    """The `Statistics` of some examples over their first `count` features."""
+    return Statistics(
+        gram=stats.gram[examples][:, :count, :count],
+        cross=stats.cross[examples][:, :, :count],
+        yy=stats.yy[examples],
+        x_mean=stats.x_mean[examples][:, :count],
+        y_mean=stats.y_mean[examples],
+        first=stats.first[examples][:, :count],
+        first_y=stats.first_y[examples],
+        constant=stats.constant[examples][:, :count],
+    )
 
 
 def statistics(X, Y, w):

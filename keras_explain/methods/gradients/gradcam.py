@@ -2,11 +2,11 @@
 
 import tensorflow as tf
 
-from keras_explain.core.base import Explainer
-from keras_explain.core.gradients import pick
-from keras_explain.core.graph import find_layer, last_conv2d, layer_path, observe_output
-from keras_explain.core.registry import register
-from keras_explain.core.validation import check_bool
+from keras_explain.engine.errors import check_bool
+from keras_explain.engine.explainer import Explainer
+from keras_explain.engine.gradients import pick
+from keras_explain.engine.layers import find_layer, last_conv2d, layer_path, observe_output
+from keras_explain.engine.registry import register
 
 
 @register("gradcam", aliases=("grad_cam", "grad-cam"))
@@ -46,9 +46,9 @@ class GradCAM(Explainer):
     """
 
     method = "gradcam"
-    _kernel_predicts = True
-    _smoothable = True
-    _samples = 1
+    computes_predictions = True
+    smoothable = True
+    state_attributes = ("_layer",)
 
     def __init__(self, model, layer=None, relu=True, **kwargs):
         super().__init__(model, **kwargs)
@@ -66,7 +66,7 @@ class GradCAM(Explainer):
         config.update(layer=self.layer_name, relu=self.relu)
         return config
 
-    def _pair(self, rows):
+    def batch_kernel(self, rows):
         x = rows["x"]
         captured = []
 

@@ -3,16 +3,11 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_explain.core import surrogate
-from keras_explain.core.base import Explainer, Plan
-from keras_explain.core.registry import register
-from keras_explain.core.validation import (
-    check_choice,
-    check_float,
-    check_int,
-    describe,
-    fail,
-)
+from keras_explain.engine.errors import check_float, check_int, describe, fail
+from keras_explain.engine.explainer import Plan
+from keras_explain.engine.registry import register
+from keras_explain.methods.lime import surrogate
+from keras_explain.methods.lime.base import LimeBase
 
 SEGMENTATIONS = ("quickshift", "slic", "felzenszwalb")
 _DEFAULT_OPTIONS = {
@@ -115,7 +110,7 @@ def mean_colours(image, segments, count):
 
 
 @register("lime_image", aliases=("lime", "limeimage"))
-class LimeImage(Explainer):
+class LimeImage(LimeBase):
     """LIME for images: which superpixels drive the prediction.
 
     Each image is cut into superpixels. For `num_samples` random on/off masks
@@ -180,6 +175,11 @@ class LimeImage(Explainer):
     """
 
     method = "lime_image"
+    explain_options = {
+        "top_labels": "also explain the k best-scoring labels of each image",
+        "num_features": "superpixels kept per surrogate (default: all)",
+        "segments": "a precomputed (N, H, W) label array for this call",
+    }
 
     def __init__(
         self,
@@ -194,7 +194,6 @@ class LimeImage(Explainer):
         mask_sampler=None,
         **kwargs,
     ):
-        self.num_samples = check_int("num_samples", num_samples, minimum=2)
         if not isinstance(segmentation, str) and not callable(segmentation):
             segmentation = np.asarray(segmentation)
         if (isinstance(segmentation, str) and segmentation not in SEGMENTATIONS) or (
@@ -214,15 +213,10 @@ class LimeImage(Explainer):
         if hide_color is not None:
             hide_color = check_float("hide_color", hide_color)
         self.hide_color = hide_color
-        self.kernel_width = check_float("kernel_width", kernel_width, minimum=0.0, strict_minimum=True)
-        self.feature_selection = check_choice(
-            "feature_selection", feature_selection, surrogate.FEATURE_SELECTIONS
-        )
-        self.random_state = check_int("random_state", random_state, minimum=0, allow_none=True)
         if mask_sampler is not None and not callable(mask_sampler):
             fail("mask_sampler", "a callable (num_samples, num_segments, rng) -> masks", mask_sampler)
         self.mask_sampler = mask_sampler
-        super().__init__(model, **kwargs)
+        super().__init__(model, num_samples, kernel_width, feature_selection, random_state, **kwargs)
 
     def get_config(self):
         config = super().get_config()
@@ -230,13 +224,9 @@ class LimeImage(Explainer):
         if callable(segmentation):
             segmentation = getattr(segmentation, "__name__", "callable")
         config.update(
-            num_samples=self.num_samples,
             segmentation=segmentation,
             segmentation_options=self.segmentation_options,
             hide_color=self.hide_color,
-            kernel_width=self.kernel_width,
-            feature_selection=self.feature_selection,
-            random_state=self.random_state,
         )
         return config
 
@@ -278,7 +268,19 @@ class LimeImage(Explainer):
             ]
         return [_relabel(labels, i, shape) for i, labels in enumerate(raw)]
 
-    def _plan(self, x, targets, predictions, top_labels=None, num_features=None, segments=None):
+    def _masks(self, count, width, rng):
+        sampled = np.asarray((self.mask_sampler or random_masks)(self.num_samples, count, rng))
+        if sampled.shape != (self.num_samples, count):
+            raise ValueError(
+                f"mask_sampler: expected masks of shape ({self.num_samples}, {count}), "
+                f"received {describe(sampled)}."
+            )
+        padded = np.zeros((self.num_samples, width), np.float32)
+        # A superpixel is shown where its mask is positive.
+        padded[:, :count] = sampled > 0
+        return padded
+
+    def plan(self, x, targets, predictions, top_labels=None, num_features=None, segments=None):
         if x.shape.rank != 4:
             fail("images", "a batch of images (N, H, W, C)", x)
         top_labels = check_int("top_labels", top_labels, minimum=1, allow_none=True)
@@ -287,97 +289,61 @@ class LimeImage(Explainer):
         rng = np.random.default_rng(self.random_state)
         segmented = self._segments(images, segments, rng)
         labels = _explained_labels(targets, predictions, top_labels)
-        width = max(count for _, count in segmented)
+        counts = np.array([c for _, c in segmented])
+        width = int(counts.max())
         fills, masks = [], []
         for image, (labels_map, count) in zip(images, segmented):
             if self.hide_color is None:
                 fills.append(mean_colours(image, labels_map, count))
             else:
                 fills.append(np.full(image.shape, self.hide_color))
-            sampled = (self.mask_sampler or random_masks)(self.num_samples, count, rng)
-            sampled = np.asarray(sampled)
-            if sampled.shape != (self.num_samples, count):
-                raise ValueError(
-                    f"mask_sampler: expected masks of shape ({self.num_samples}, {count}), "
-                    f"received {describe(sampled)}."
-                )
-            padded = np.zeros((self.num_samples, width))
-            padded[:, :count] = sampled
-            masks.append(padded)
-        masks = np.concatenate(masks)
+            masks.append(self._masks(count, width, rng))
+        segments = np.stack([s for s, _ in segmented])
+        # The all-on mask is each image's own representation.
+        own = (np.arange(width)[None, :] < counts[:, None]).astype(np.float64)
         return Plan(
             x=x,
             targets=targets,
             predictions=predictions,
-            per_input={
+            per_example={
                 "fill": tf.constant(np.stack(fills), x.dtype),
-                "segments": tf.constant(np.stack([s for s, _ in segmented])),
+                "segments": tf.constant(segments),
                 "labels": tf.constant(labels.astype(np.int32)),
+                "x_reference": own,
+                "y_reference": np.take_along_axis(predictions, labels, axis=1).astype(np.float64),
             },
-            samples=self.num_samples,
+            pairs=self.num_samples,
             group_size=1,
-            # A superpixel is shown where its mask is positive.
-            per_pair={"keep": (masks > 0).astype(np.float32)},
-            extras={
-                "masks": masks,
-                "segments": np.stack([s for s, _ in segmented]),
-                "counts": np.array([c for _, c in segmented]),
-                "labels": labels,
-                "num_features": num_features,
-            },
+            per_pair={"keep": np.concatenate(masks)},
+            extras={"segments": segments, "feature_counts": counts, "labels": labels,
+                    "num_features": num_features},
         )
 
-    def _pair(self, rows):
+    def sample(self, rows):
         keep = tf.gather(rows["keep"], rows["segments"], batch_dims=1)  # (B, H, W), 0 or 1
         keep = tf.cast(keep, rows["x"].dtype)[..., None]
         # With keep exactly 0 or 1 both products are exact: each pixel is the
         # image's or the fill's, bit for bit (and cheaper than a broadcast select).
         composite = rows["x"] * keep + rows["fill"] * (1.0 - keep)
-        outputs = self._model_fn(composite)
-        return {"y": tf.gather(outputs, rows["labels"], batch_dims=1)}
+        return rows["keep"], composite
 
-    def _finish(self, plan, sums):
-        counts = plan.extras["counts"]
-        labels = plan.extras["labels"]
-        n, width = len(counts), int(counts.max())
-        outputs = sums["y"].reshape(n, self.num_samples, labels.shape[1]).astype(np.float64)
-        masks = plan.extras["masks"].reshape(n, self.num_samples, width)
-        fitted = {
-            "coef": np.zeros((n, labels.shape[1], width)),
-            "intercept": np.zeros((n, labels.shape[1])),
-            "score": np.zeros((n, labels.shape[1])),
-            "local_pred": np.zeros((n, labels.shape[1])),
-        }
-        # Images with the same number of superpixels share one batched fit.
-        for count in np.unique(counts):
-            chosen = np.flatnonzero(counts == count)
-            X = masks[chosen][:, :, :count]
-            weights = surrogate.exponential_kernel(
-                surrogate.cosine_distance_to_first(X), self.kernel_width
-            ).numpy()
-            result = surrogate.fit(
-                X,
-                outputs[chosen],
-                weights,
-                num_features=plan.extras["num_features"],
-                feature_selection=self.feature_selection,
-            )
-            fitted["coef"][chosen, :, :count] = result["coef"]
-            for key in ("intercept", "score", "local_pred"):
-                fitted[key][chosen] = result[key]
+    def distance(self, z, rows):
+        return surrogate.cosine_distance(z, rows["x_reference"])
+
+    def explain_fit(self, plan, fitted, stats):
         segments = plan.extras["segments"]
-        rows = np.arange(n)[:, None, None]
+        rows = np.arange(len(segments))[:, None, None]
         attributions = fitted["coef"][:, 0, :][rows, segments].astype(np.float32)
-        return self._explanation(
+        return self.explanation(
             plan,
             attributions,
             segments=segments,
-            labels=labels,
+            labels=plan.extras["labels"],
             segment_weights=fitted["coef"],
             intercept=fitted["intercept"],
             score=fitted["score"],
             local_pred=fitted["local_pred"],
-            num_segments=counts,
+            num_segments=plan.extras["feature_counts"],
         )
 
 

@@ -1,0 +1,41 @@
+"""Checks an attribution promises: its sum against the change of the output.
+
+Integrated Gradients' completeness gap and DeepShap's additivity gap are the
+same quantity, the attributions' sum minus the change of the explained output
+between the example and its reference (a baseline, or the background's
+expectation), computed here once.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+
+def row_sums(attributions):
+    """Sum every axis but the first, in float64: (N, ...) -> (N,).
+
+    A list of arrays (one per model input) sums over all of them.
+    """
+    return sum(
+        np.asarray(part, dtype=np.float64).reshape(len(part), -1).sum(axis=1)
+        for part in tf.nest.flatten(attributions)
+    )
+
+
+def attribution_gap(attributions, scores, reference_scores):
+    """sum(attributions) - (scores - reference_scores) per example, in float64.
+
+    Args:
+        attributions: (N, ...) array, or a list of them (one per model input).
+        scores: (N,) the explained output at each example.
+        reference_scores: (N,) the same output at the reference.
+
+    Returns:
+        np.ndarray float64 (N,).
+    """
+    difference = np.asarray(scores, np.float64) - np.asarray(reference_scores, np.float64)
+    return row_sums(attributions) - difference
+
+
+def explained_scores(predictions, targets):
+    """predictions[i, targets[i]] per example, float64 (N,)."""
+    return np.asarray(predictions, np.float64)[np.arange(len(targets)), targets]

@@ -1,0 +1,64 @@
+"""Vanilla gradient saliency and gradient x input."""
+
+import tensorflow as tf
+
+from keras_explain.engine.errors import check_bool
+from keras_explain.engine.explainer import Explainer
+from keras_explain.engine.gradients import target_gradient
+from keras_explain.engine.registry import register
+
+
+@register("saliency", aliases=("gradient", "gradients", "vanilla_gradient"))
+class GradientSaliency(Explainer):
+    """Vanilla gradient saliency: d output[target] / d input.
+
+    Args:
+        model: a Keras 3 model (Sequential, Functional or subclassed).
+        absolute: return |gradient| instead of the signed gradient.
+            Defaults to False.
+        multiply_by_inputs: return gradient * input ("gradient x input").
+            Defaults to False.
+        **kwargs: `output`, `batch_size`, `run_eagerly`, `verbose` as in
+            `keras_explain.Explainer`.
+
+    `explain(x, targets=None)` returns an `Explanation` whose `attributions`
+    have the shape of x, (N, ...) (for a model with several inputs, x and the
+    attributions are lists with one array per input). The gradient and the
+    model outputs come from the same pass through the model.
+
+    Example:
+
+    ```python
+    e = kx.GradientSaliency(model).explain(x_test[:8])
+    e.heatmap(reduce="max_abs")   # (8, H, W)
+    ```
+
+    Reference: Simonyan, Vedaldi & Zisserman, "Deep Inside Convolutional
+    Networks: Visualising Image Classification Models and Saliency Maps", 2014.
+    """
+
+    method = "saliency"
+    computes_predictions = True
+    accepts_several_inputs = True
+    smoothable = True
+
+    def __init__(self, model, absolute=False, multiply_by_inputs=False, **kwargs):
+        self.absolute = check_bool("absolute", absolute)
+        self.multiply_by_inputs = check_bool("multiply_by_inputs", multiply_by_inputs)
+        super().__init__(model, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(absolute=self.absolute, multiply_by_inputs=self.multiply_by_inputs)
+        return config
+
+    def batch_kernel(self, rows):
+        x = rows["x"]
+        gradient, y, chosen = target_gradient(self._model_fn, x, rows["target"])
+
+        def finish(g, part):
+            if self.multiply_by_inputs:
+                g = g * tf.cast(part, g.dtype)
+            return tf.abs(g) if self.absolute else g
+
+        return {"attributions": tf.nest.map_structure(finish, gradient, x), "y": y, "target": chosen}
