@@ -37,7 +37,7 @@ _EXPORTS = {
     "load_model": "keras_explain.io",
 }
 #: Public submodules.
-_MODULES = ("callbacks", "io", "report", "viz")
+_MODULES = ("api", "callbacks", "io", "report", "viz")
 
 __all__ = sorted(_EXPORTS) + list(_MODULES)
 

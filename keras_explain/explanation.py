@@ -1,11 +1,13 @@
 """`Explanation`: the one result type every explainer returns."""
 
+import collections.abc
 import json
 import os
 
 import numpy as np
 
-from keras_explain.engine.errors import check_choice, fail
+from keras_explain.engine.errors import check_choice, describe, fail
+from keras_explain.parts import FIELD_PART, PART_TYPES, PER_EXAMPLE_FIELDS
 
 _FORMAT = "keras_explain.Explanation"
 _FORMAT_VERSION = 1
@@ -53,9 +55,19 @@ class Explanation:
         predictions: np.ndarray (N, K), the model's outputs at the inputs.
         method: str, the registered method name.
         config: dict of JSON-safe settings of the explainer. Defaults to {}.
-        **extras: method-specific results, each an array with a leading N
-            dimension or a JSON-safe value, readable as attributes
-            (`e.completeness_gap`, `e.segments`, ...).
+        **extras: method-specific results, stored in the typed parts of
+            `keras_explain.parts` (`checks`, `surrogate`, `superpixels`,
+            `table`) or, for `class_names`, as an attribute; any other name
+            is a user annotation (see `annotate`). Every one reads as an
+            attribute (`e.completeness_gap`, `e.segments`, ...).
+
+    Attributes:
+        parts: dict part name -> its dataclass (`e.parts["checks"]`), for
+            the parts this explanation has.
+        class_names: list of output names, or None.
+        annotations: dict of user annotations.
+        extras: a mapping view of every part field, `class_names` and the
+            annotations by name; setting a key goes through `annotate`.
 
     Example:
 
@@ -74,15 +86,69 @@ class Explanation:
         self.predictions = np.asarray(predictions)
         self.method = str(method)
         self.config = jsonable(dict(config or {}))
-        self.extras = dict(extras)
+        self.parts = {}
+        self.class_names = None
+        self.annotations = {}
+        self.annotate(**extras)
+
+    def annotate(self, **values):
+        """Set part fields, `class_names` or user annotations, checking their lengths.
+
+        Args:
+            **values: name -> value. A part field (see `keras_explain.parts`)
+                goes to its part; any other name is a user annotation. An
+                array or list given per example must have one entry per
+                example (N); other annotations must be a number, a string,
+                a bool, None or a dict.
+
+        Returns:
+            self.
+
+        Raises:
+            ValueError: for a per-example value of the wrong length.
+        """
+        count = len(self)
+        for name, value in values.items():
+            if name == "class_names":
+                self.class_names = None if value is None else [str(c) for c in value]
+                continue
+            part = FIELD_PART.get(name)
+            per_example = name in PER_EXAMPLE_FIELDS or (
+                part is None and isinstance(value, (np.ndarray, list, tuple))
+            )
+            if per_example and value is not None and _length(value) != count:
+                fail(name, f"one entry per example ({count})", value)
+            if part is None:
+                self.annotations[name] = value
+                continue
+            if part not in self.parts:
+                self.parts[part] = PART_TYPES[part]()
+            setattr(self.parts[part], name, value)
+        return self
+
+    def _fields(self):
+        """Every part field that is set, `class_names` and the annotations, by name."""
+        found = {}
+        for part in self.__dict__.get("parts", {}).values():
+            found.update({k: v for k, v in vars(part).items() if v is not None})
+        if self.__dict__.get("class_names") is not None:
+            found["class_names"] = self.class_names
+        found.update(self.__dict__.get("annotations", {}))
+        return found
+
+    @property
+    def extras(self):
+        return _FieldView(self)
 
     def __getattr__(self, name):
-        extras = self.__dict__.get("extras", {})
-        if name in extras:
-            return extras[name]
+        if name.startswith("__"):
+            raise AttributeError(name)
+        fields = self._fields()
+        if name in fields:
+            return fields[name]
         raise AttributeError(
             f"{type(self).__name__!s} of method {self.__dict__.get('method')!r} has no "
-            f"attribute {name!r}; its extras are {sorted(extras)}"
+            f"attribute {name!r}; its extras are {sorted(fields)}"
         )
 
     @property
@@ -91,7 +157,7 @@ class Explanation:
         return isinstance(self.attributions, list)
 
     def __len__(self):
-        return len(self.attributions[0] if self.multi_input else self.attributions)
+        return len(self.targets)
 
     def __repr__(self):
         extras = ", ".join(sorted(self.extras))
@@ -275,7 +341,7 @@ class Explanation:
             else:
                 arrays[name] = value
         meta_extras, array_extras = {}, []
-        for key, value in self.extras.items():
+        for key, value in self._fields().items():
             if isinstance(value, np.ndarray):
                 arrays["extra." + key] = value
                 array_extras.append(key)
@@ -322,3 +388,33 @@ class Explanation:
             for key in meta["array_extras"]:
                 extras[key] = data["extra." + key]
         return cls(method=meta["method"], config=meta["config"], **core, **extras)
+
+
+def _length(value):
+    if isinstance(value, np.ndarray):
+        return len(value) if value.ndim else None
+    return len(value)
+
+
+class _FieldView(collections.abc.MutableMapping):
+    """`Explanation.extras`: the fields by name; setting one calls `annotate`."""
+
+    def __init__(self, explanation):
+        self._explanation = explanation
+
+    def __getitem__(self, key):
+        return self._explanation._fields()[key]
+
+    def __setitem__(self, key, value):
+        self._explanation.annotate(**{key: value})
+
+    def __delitem__(self, key):
+        if key not in self._explanation.annotations:
+            raise KeyError(f"{key!r}: only user annotations can be removed, received {describe(key)}")
+        del self._explanation.annotations[key]
+
+    def __iter__(self):
+        return iter(self._explanation._fields())
+
+    def __len__(self):
+        return len(self._explanation._fields())

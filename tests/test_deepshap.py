@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_explain.methods.shap import deeplift
+import keras_explain.methods.shap.deeplift as deeplift
+import keras_explain.methods.shap.deeplift_plan as deeplift_plan
+import keras_explain.methods.shap.deeplift_rules as deeplift_rules
 from keras_explain.api import build_explainer
 from keras_explain.methods.shap import AdditivityError, DeepShap, GradientShap
 
@@ -267,15 +269,15 @@ def test_single_reference_equals_deeplift_by_hand():
 def test_window_pooling_matches_gradient_routing(zoo, ours, name, monkeypatch):
     """The reshape kernel for tiling windows and the general pooling rule agree."""
     model, x, background = zoo[name]
-    monkeypatch.setattr(deeplift, "_windows", lambda layer, shape: None)
-    monkeypatch.setattr(deeplift, "_global_max_pool", lambda layer: deeplift._routed_max_pool(layer.call))
+    monkeypatch.setattr(deeplift_rules, "_windows", lambda layer, shape: None)
+    monkeypatch.setattr(deeplift_rules, "_global_max_pool", lambda layer: deeplift_rules._routed_max_pool(layer.call))
     general = DeepShap(model, background).explain(x)
     scale = np.abs(general.attributions).max()
     np.testing.assert_allclose(ours[name].attributions, general.attributions, atol=1e-6 * scale)
 
 
 def test_rules_without_xla_agree(zoo, ours, monkeypatch):
-    monkeypatch.setattr(deeplift, "JIT_COMPILE", False)
+    monkeypatch.setattr(deeplift_rules, "JIT_COMPILE", False)
     for name in ("activation_layers", "layer_norm", "cnn2d"):
         model, x, background = zoo[name]
         plain = DeepShap(model, background).explain(x)
@@ -302,7 +304,7 @@ def _max_pool_rule_by_hand(x, r, upstream, pools):
             credit[np.argmax(xs)] += upstream[window + (c,)] * gain
             credit[np.argmax(rs)] += upstream[window + (c,)] * (delta - gain)
             difference = xs - rs
-            tiny = np.abs(difference) < deeplift.ZERO_EPSILON
+            tiny = np.abs(difference) < deeplift_rules.ZERO_EPSILON
             m = np.where(tiny, 0.0, credit / np.where(tiny, 1.0, difference))
             multipliers[index + (c,)] = m.reshape(pools)
     return multipliers
@@ -325,7 +327,7 @@ def _max_pool_rule_by_hand(x, r, upstream, pools):
 @pytest.mark.parametrize("jit", [True, False])
 def test_max_pool_rule_with_ties_by_hand(layer, shape, jit, monkeypatch):
     """The tiled kernel on values with many ties, both layouts, with and without XLA."""
-    monkeypatch.setattr(deeplift, "JIT_COMPILE", jit)
+    monkeypatch.setattr(deeplift_rules, "JIT_COMPILE", jit)
     rng = np.random.default_rng(5)
     inputs, samples = 3, 4
     x = rng.integers(0, 3, size=(inputs,) + shape).astype("float32")
@@ -342,7 +344,7 @@ def test_max_pool_rule_with_ties_by_hand(layer, shape, jit, monkeypatch):
     padded = int(layout.padded)
     padding = np.zeros((padded - len(pairs),) + upstream.shape[1:], "float32")
     upstream_padded = np.concatenate([upstream, padding])
-    backward = deeplift.max_pool(layer.call, layer)
+    backward = deeplift_rules.max_pool(layer.call, layer)
     got = backward({"input": captured}, tf.constant(upstream_padded), layout).numpy()[: len(pairs)]
 
     channels_first = getattr(layer, "data_format", "channels_last") == "channels_first"
@@ -374,7 +376,7 @@ def test_default_batch_size_bounds_the_largest_layer_output():
          L.GlobalAveragePooling2D(), L.Dense(2)]
     )  # fmt: skip
     background = np.zeros((3, 4, 4, 1), "float32")
-    assert deeplift.activation_size(deeplift.plan_rules(wide)) == 4 * 4 * 2048
+    assert deeplift_plan.activation_size(deeplift_plan.plan_rules(wide)) == 4 * 4 * 2048
     explainer = DeepShap(wide, background)
     assert explainer.batch_size_for(tf.constant(background)) == 2**26 // (4 * 4 * 2048)
     small = _mlp(L.Dense(12, activation="relu"))
@@ -557,11 +559,11 @@ def test_check_additivity_raises_with_the_figures(zoo, monkeypatch):
     """A deliberately wrong rule (plain gradients for the activations) is caught."""
     model, x, background = zoo["mlp_smooth"]
     def plain_gradient(fn):
-        return lambda record, upstream, layout: upstream * deeplift._derivative(
+        return lambda record, upstream, layout: upstream * deeplift_rules._derivative(
             fn, tf.gather(record["input"][layout.count :], layout.reference_owner)
         )
 
-    monkeypatch.setattr(deeplift, "rescale", plain_gradient)
+    monkeypatch.setattr(deeplift_plan, "rescale", plain_gradient)
     with pytest.raises(AdditivityError) as error:
         DeepShap(model, background).explain(x)
     message = str(error.value)

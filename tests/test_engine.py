@@ -250,3 +250,24 @@ def test_memory_is_bounded_by_batch_size(small_cnn, images, monkeypatch):
         monkeypatch.setattr(explainer, "_step", spy)
         explainer.explain(images)
         assert max(seen) == 5
+
+
+def test_group_sums_are_bit_identical_for_every_batch_size():
+    """Sums are taken in float64 and rounded once: batching leaves no trace in them."""
+    rng = np.random.default_rng(11)
+    n, pairs = 5, 50
+    values = rng.normal(size=(n * pairs, 4)).astype("float32") * np.float32(1e3)
+
+    def step(feed):
+        index = feed["example_index"] * pairs + feed["pair_index"]
+        return segment_sums({"v": tf.gather(values, index)}, tf.constant(feed["segment"]))
+
+    results = [
+        collect_groups(iterate_groups(step, {"unused": values[:n]}, n, pairs, None, size), n)["v"]
+        for size in (1, 7, 64, 333)
+    ]
+    assert results[0].dtype == np.float32
+    for other in results[1:]:
+        np.testing.assert_array_equal(results[0], other)
+    exact = values.astype(np.float64).reshape(n, pairs, 4).sum(axis=1).astype(np.float32)
+    np.testing.assert_array_equal(results[0], exact)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keras_explain.methods.lime import surrogate
+import keras_explain.methods.lime.surrogate as surrogate
 
 lime_base = pytest.importorskip("lime.lime_base")
 

@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from keras_explain.engine.tables import is_dataframe
 from keras_explain.engine.errors import (
     check_batch_shape,
     check_finite,
@@ -42,6 +43,19 @@ def dataset_to_numpy(dataset, batched=None):
     return np.stack(parts, axis=0)
 
 
+def materialize(x, expected_shape=None):
+    """A tf.data.Dataset or tf.Tensor as numpy (features only); anything else unchanged."""
+    if isinstance(x, tf.data.Dataset):
+        element_rank = len(_dataset_features(x.element_spec).shape)
+        batched = True
+        if expected_shape is not None:
+            batched = element_rank == len(expected_shape)
+        return dataset_to_numpy(x, batched=batched)
+    if isinstance(x, (tf.Tensor, tf.Variable)):
+        return x.numpy()
+    return x
+
+
 def to_numpy(x, name="x", expected_shape=None):
     """Convert a batch of inputs to a numpy array and check it.
 
@@ -57,15 +71,8 @@ def to_numpy(x, name="x", expected_shape=None):
     Raises:
         ValueError: for non-numeric data, wrong rank or shape, NaN or infinity.
     """
-    if isinstance(x, tf.data.Dataset):
-        element_rank = len(_dataset_features(x.element_spec).shape)
-        batched = True
-        if expected_shape is not None:
-            batched = element_rank == len(expected_shape)
-        array = dataset_to_numpy(x, batched=batched)
-    elif isinstance(x, (tf.Tensor, tf.Variable)):
-        array = x.numpy()
-    elif hasattr(x, "to_numpy") and hasattr(x, "columns"):
+    x = materialize(x, expected_shape)
+    if is_dataframe(x):
         array = x.to_numpy()
         if array.dtype == object:
             try:

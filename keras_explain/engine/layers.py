@@ -88,13 +88,34 @@ def last_conv2d(model):
 
 
 @contextlib.contextmanager
+def swapped_attributes(replacements):
+    """Set instance attributes for the duration of the block, then restore them.
+
+    Args:
+        replacements: list of (layer, attribute, value). Only the layer
+            instances change (their classes and TensorFlow's registries are
+            never touched), and nothing outlives the block.
+    """
+    saved = []
+    try:
+        for layer, attribute, value in replacements:
+            saved.append((layer, attribute, attribute in layer.__dict__, layer.__dict__.get(attribute)))
+            object.__setattr__(layer, attribute, value)
+        yield
+    finally:
+        for layer, attribute, had_own, original in reversed(saved):
+            if had_own:
+                object.__setattr__(layer, attribute, original)
+            else:
+                object.__delattr__(layer, attribute)
+
+
 def observe_output(layer, callback):
     """Within the block, hand every output of `layer` to `callback(output)`.
 
     The callback may return a replacement for the output (for example a
     tensor the gradient tape watches); returning None keeps the output.
     """
-    original = layer.__dict__.get("call")
     bound = layer.call
 
     def call(*args, **kwargs):
@@ -102,11 +123,4 @@ def observe_output(layer, callback):
         replaced = callback(output)
         return output if replaced is None else replaced
 
-    object.__setattr__(layer, "call", call)
-    try:
-        yield
-    finally:
-        if original is None:
-            object.__delattr__(layer, "call")
-        else:
-            object.__setattr__(layer, "call", original)
+    return swapped_attributes([(layer, "call", call)])

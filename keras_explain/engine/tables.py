@@ -25,7 +25,8 @@ def _raise(name, expected, received):
     raise ValueError(f"{name}: expected {expected}, received {received}.")
 
 
-def _is_frame(data):
+def is_dataframe(data):
+    """True for a pandas DataFrame (recognised by its attributes; pandas is optional)."""
     return hasattr(data, "columns") and hasattr(data, "iloc") and hasattr(data, "dtypes")
 
 
@@ -41,7 +42,7 @@ def _is_missing(value):
 
 
 def _describe_table(data):
-    if _is_frame(data):
+    if is_dataframe(data):
         return f"a DataFrame of shape {tuple(data.shape)}"
     return describe(data)
 
@@ -89,7 +90,7 @@ def _read_values(values):
 
 def _read_table(data, name):
     """(column keys, [_Column], is_frame) of a 2-D table."""
-    if _is_frame(data):
+    if is_dataframe(data):
         if data.shape[0] == 0 or data.shape[1] == 0:
             fail(name, "a non-empty table of shape (N, n_features)", data)
         columns = [_read_series(data.iloc[:, j]) for j in range(data.shape[1])]
@@ -298,7 +299,7 @@ class TableSchema:
                 columns, a missing column, NaN or infinity, strings in a
                 numeric column, or a category not seen in the training data.
         """
-        if _is_frame(data):
+        if is_dataframe(data):
             columns = [_plain(c) for c in data.columns]
             by_name = [str(c) for c in columns]
             names = self.feature_names

@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from keras_explain.engine.errors import check_choice, check_float, check_int
 from keras_explain.engine.explainer import Explainer
-from keras_explain.methods.lime import surrogate
+import keras_explain.methods.lime.surrogate as surrogate
 
 
 class LimeBase(Explainer):

@@ -6,7 +6,7 @@ import tensorflow as tf
 from keras_explain.engine.errors import check_float, check_int, describe, fail
 from keras_explain.engine.explainer import Plan
 from keras_explain.engine.registry import register
-from keras_explain.methods.lime import surrogate
+import keras_explain.methods.lime.surrogate as surrogate
 from keras_explain.methods.lime.base import LimeBase
 
 SEGMENTATIONS = ("quickshift", "slic", "felzenszwalb")
@@ -233,9 +233,8 @@ class LimeImage(LimeBase):
     @classmethod
     def from_config(cls, config, model):
         config = dict(config)
-        if config.get("segmentation") not in SEGMENTATIONS and isinstance(
-            config.get("segmentation"), str
-        ):
+        segmentation = config.get("segmentation")
+        if isinstance(segmentation, str) and segmentation not in SEGMENTATIONS:
             raise ValueError(
                 f"segmentation: a callable cannot be restored from a config; received "
                 f"{config['segmentation']!r}, pass the callable again."

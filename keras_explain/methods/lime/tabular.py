@@ -5,9 +5,10 @@ import tensorflow as tf
 
 from keras_explain.engine.errors import check_bool, check_choice, check_int, fail
 from keras_explain.engine.explainer import Plan
+from keras_explain.engine.inputs import materialize
 from keras_explain.engine.registry import register
 from keras_explain.engine.tables import TableSchema
-from keras_explain.methods.lime import surrogate
+import keras_explain.methods.lime.surrogate as surrogate
 from keras_explain.methods.lime.base import LimeBase
 from keras_explain.methods.lime.tabular_sampler import NeighbourhoodSampler
 from keras_explain.methods.lime.tabular_stats import CONTINUOUS, DISCRETIZERS, TrainingStatistics
@@ -246,7 +247,7 @@ class LimeTabular(LimeBase):
     def read_inputs(self, x, targets):
         # Rows are read like the training data: a DataFrame or an array, with
         # category strings encoded; in regression the one output is explained.
-        encoded = self._schema.encode(x, "rows")
+        encoded = self._schema.encode(materialize(x, self._model_fn.input_shape), "rows")
         if self.mode == "regression":
             targets = None
         return encoded.astype(self._model_fn.input_dtype.as_numpy_dtype), targets

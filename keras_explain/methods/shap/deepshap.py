@@ -8,13 +8,8 @@ from keras_explain.engine.explainer import Plan, row_size
 from keras_explain.engine.model import check_model
 from keras_explain.engine.registry import register
 from keras_explain.methods.shap.background import BackgroundExplainer, mean_of_sums
-from keras_explain.methods.shap.deeplift import (
-    Layout,
-    activation_size,
-    capture_pass,
-    pair_pass,
-    plan_rules,
-)
+from keras_explain.methods.shap.deeplift import Layout, capture_pass, pair_pass
+from keras_explain.methods.shap.deeplift_plan import activation_size, plan_rules
 
 #: Additivity tolerance of DeepShap: |gap| <= ABSOLUTE + RELATIVE * |f(x) - E f(bg)|.
 ADDITIVITY_ABSOLUTE = 1e-4
