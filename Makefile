@@ -1,5 +1,6 @@
 # Two set-up commands: `make demo` and `make test`. Both create .venv when it is
-# missing and install the package with its cpu and dev extras.
+# missing and install the package with its cpu and dev extras; `make test` runs
+# the linter (ruff, configured in pyproject.toml) and then the tests.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -20,6 +21,7 @@ demo: $(STAMP)
 	$(PY) examples/demo.py --out demo-output
 
 test: $(STAMP) browser
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 # The report's browser test needs headless Chromium: Debian's package is

@@ -137,3 +137,28 @@ def test_smoothgrad_targets_come_from_the_clean_input(linear_model, linear_weigh
     kernel, bias = linear_weights
     e = kx.SmoothGrad(kx.GradientSaliency(linear_model), samples=3, noise=2.0).explain(rows)
     np.testing.assert_array_equal(e.targets, np.argmax(rows @ kernel + bias, axis=1))
+
+
+def test_a_large_completeness_gap_warns_and_suggests_more_steps(tanh_mlp, rows):
+    import warnings
+
+    from keras_explain.methods.gradients import CompletenessWarning
+    from keras_explain.methods.gradients.integrated_gradients import GAP_FLOOR, GAP_WARNING
+
+    with pytest.warns(CompletenessWarning) as caught:
+        coarse = kx.IntegratedGradients(tanh_mlp, steps=2, baseline=-2.0).explain(rows * 3)
+    scores = coarse.predictions[np.arange(len(rows)), coarse.targets].astype(np.float64)
+    difference = scores - coarse.baseline_scores
+    large = np.abs(coarse.completeness_gap) > GAP_WARNING * np.maximum(np.abs(difference), GAP_FLOOR)
+    assert large.any()
+    worst = int(np.argmax(np.where(large, np.abs(coarse.completeness_gap), -np.inf)))
+    message = str(caught[0].message)
+    assert message.startswith(
+        f"Integrated Gradients: {int(large.sum())} of {len(rows)} example(s) have a completeness "
+        f"gap above 0.05 of |f(x) - f(baseline)|; the worst is example {worst}: "
+    )
+    assert message.endswith("use more steps (for example steps=8) or rule='gauss_legendre'.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompletenessWarning)
+        fine = kx.IntegratedGradients(tanh_mlp, steps=400, baseline=-2.0).explain(rows * 3)
+    assert np.all(np.abs(fine.completeness_gap) <= GAP_WARNING * np.maximum(np.abs(difference), GAP_FLOOR))

@@ -1,0 +1,81 @@
+"""Explainers follow the model's current weights: after set_weights and during fit."""
+
+import glob
+import os
+
+import keras
+import numpy as np
+
+import keras_explain as kx
+from keras_explain.callbacks import ExplanationLogger
+
+
+def _mlp(seed):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(3),
+        ]
+    )
+
+
+def _scale_weights(model, factor):
+    model.set_weights([w * factor for w in model.get_weights()])
+
+
+def test_shap_expected_value_follows_new_weights():
+    model = _mlp(0)
+    rng = np.random.default_rng(0)
+    background = rng.normal(size=(16, 4)).astype("float32")
+    x = rng.normal(size=(5, 4)).astype("float32")
+    deep = kx.DeepShap(model, background)
+    gradient = kx.GradientShap(model, background, samples=64, random_state=0)
+    before = deep.explain(x, targets=0)
+    _scale_weights(model, 1.7)
+    mean = model.predict(background, verbose=0).astype(np.float64).mean(axis=0)
+    np.testing.assert_allclose(deep.expected_value, mean, rtol=1e-6)
+    after = deep.explain(x, targets=0)  # raised AdditivityError with stale E[f]
+    np.testing.assert_allclose(after.expected_value, np.full(5, mean[0]), rtol=1e-6)
+    scores = model.predict(x, verbose=0)[:, 0].astype(np.float64)
+    np.testing.assert_allclose(after.attributions.sum(axis=1), scores - mean[0], atol=1e-5)
+    assert abs(after.additivity_gap).max() < 1e-5
+    assert not np.allclose(before.expected_value, after.expected_value)
+    shap = gradient.explain(x, targets=0)
+    np.testing.assert_allclose(shap.expected_value, np.full(5, mean[0]), rtol=1e-6)
+
+
+def test_the_callback_explains_with_deepshap_every_epoch(tmp_path):
+    model = _mlp(1)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    rng = np.random.default_rng(1)
+    x_train = rng.normal(size=(64, 4)).astype("float32")
+    y_train = rng.normal(size=(64, 3)).astype("float32")
+    background = x_train[:8]
+    logger = ExplanationLogger(
+        "deepshap",
+        x_train[:3],
+        tmp_path,
+        formats=("png", "npz"),
+        method_options={"background": background},
+        on_error="raise",
+    )
+    model.fit(x_train, y_train, epochs=3, batch_size=16, verbose=0, callbacks=[logger])
+    folder = os.path.join(tmp_path, "explanations")
+    saved = sorted(glob.glob(os.path.join(folder, "npz", "*.npz")))
+    assert [os.path.basename(p) for p in saved] == [
+        f"deepshap_epoch_{epoch:04d}.npz" for epoch in (0, 1, 2)
+    ]
+    pictures = sorted(glob.glob(os.path.join(folder, "png", "*.png")))
+    assert len(pictures) == 3 * 3
+    from PIL import Image
+
+    with Image.open(pictures[-1]) as picture:
+        assert picture.size[0] > 32 and picture.size[1] > 32
+    last = kx.Explanation.load(saved[-1])
+    mean = model.predict(background, verbose=0).astype(np.float64).mean(axis=0)
+    np.testing.assert_allclose(last.expected_value, mean[last.targets], rtol=1e-5)
+    assert abs(last.additivity_gap).max() < 1e-5
+    first = kx.Explanation.load(saved[0])
+    assert not np.allclose(first.expected_value, last.expected_value)
