@@ -8,8 +8,9 @@ fill stays None. An `Explanation` reads every field as an attribute
   Gradients' completeness gap and baseline scores, the SHAP methods'
   additivity gap and expected value.
 * `SurrogateFit`: LIME's weighted linear model per example: intercept,
-  score (weighted R^2), local prediction, the features used, and for images
-  the explained labels and the weight of every superpixel per label.
+  score (weighted R^2), local prediction, the features used, the explained
+  labels, and per label the weight of every superpixel (images) or feature
+  (tables, with `top_labels`).
 * `Superpixels`: the segments LIME explained an image with.
 * `TableFeatures`: how a table's columns read: names, per-example labels
   ("age > 40") and values, and the explanation mode.
@@ -38,6 +39,7 @@ class SurrogateFit:
     used: Optional[Any] = None
     labels: Optional[Any] = None
     segment_weights: Optional[Any] = None
+    feature_weights: Optional[Any] = None
 
 
 @dataclasses.dataclass

@@ -203,7 +203,8 @@ def test_bad_input(colour_task):
         "segmentation: expected every pixel of image 0 to belong to a segment (labels >= 0), received label -1."
     )
     assert _error(lambda: lime.explain(x_test[:1], segments=np.zeros((1, SIZE, SIZE), dtype=int))) == (
-        "segmentation: expected at least 2 segments in image 0, received 1; use a finer segmentation."
+        "segmentation: expected at least 2 segments in image 0, received 1; use a finer segmentation "
+        "(for example segmentation='slic' with segmentation_options={'n_segments': 50})."
     )
     assert _error(lambda: lime.explain(x_test[:1], top_labels=4)) == (
         "top_labels: expected at most 3 (the model's outputs), received 4."
@@ -231,3 +232,23 @@ def test_composites_are_the_image_or_the_fill_bit_for_bit():
     expected = np.where(keep[:, segments][..., None] > 0, image[None], fill[None])
     np.testing.assert_array_equal(composites, expected)
     assert 0 < keep.mean() < 1
+
+
+@pytest.mark.parametrize("size", [8, 24, 28, 32, 48, 64])
+def test_the_default_segmentation_fits_small_and_large_images(size):
+    """MNIST and CIFAR sizes get a grid; from 64 pixels up LIME's quickshift."""
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential(
+        [keras.Input((size, size, 1)), keras.layers.Conv2D(2, 3, padding="same"),
+         keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)]
+    )
+    x = np.random.default_rng(size).uniform(size=(2, size, size, 1)).astype("float32")
+    e = kx.LimeImage(model, num_samples=20, random_state=0).explain(x)
+    if size < 64:
+        side = max(2, size // 8)
+        cells = -(-size // side)
+        expected = (np.arange(size)[:, None] // side) * cells + np.arange(size)[None, :] // side
+        np.testing.assert_array_equal(e.segments[0], expected)
+        assert list(e.num_segments) == [cells * cells] * 2
+    else:
+        assert e.num_segments.min() > 2

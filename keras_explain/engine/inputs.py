@@ -26,7 +26,41 @@ def _dataset_features(element):
     return element
 
 
-def dataset_to_numpy(dataset, batched=None):
+#: Elements read at most from a dataset whose length TensorFlow does not know.
+UNKNOWN_LENGTH_LIMIT = 1_000_000
+
+
+def check_finite_dataset(dataset, name="x"):
+    """Raise a ValueError for a dataset that never ends (`.repeat()` without a count)."""
+    if int(dataset.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
+        raise ValueError(
+            f"{name}: expected a finite tf.data.Dataset, received an infinite one (it "
+            f"repeats); take the elements to explain first, for example dataset.take(64)."
+        )
+
+
+def dataset_elements(dataset, name="x", limit=None):
+    """The elements of a finite dataset as numpy, at most `limit` of them.
+
+    A dataset of unknown length is read up to `UNKNOWN_LENGTH_LIMIT` elements
+    and refused beyond, so that an unbounded one cannot hang the caller.
+    """
+    check_finite_dataset(dataset, name)
+    unknown = int(dataset.cardinality()) == int(tf.data.UNKNOWN_CARDINALITY)
+    bound = limit if limit is not None else (UNKNOWN_LENGTH_LIMIT if unknown else None)
+    if bound is not None:
+        dataset = dataset.take(bound + (1 if limit is None else 0))
+    elements = list(dataset.as_numpy_iterator())
+    if limit is None and unknown and len(elements) > UNKNOWN_LENGTH_LIMIT:
+        raise ValueError(
+            f"{name}: expected a tf.data.Dataset with an end, received one of unknown length "
+            f"that goes on past {UNKNOWN_LENGTH_LIMIT} elements; take the elements to "
+            f"explain first, for example dataset.take(64)."
+        )
+    return elements
+
+
+def dataset_to_numpy(dataset, batched=None, name="x"):
     """Materialise the features of a tf.data.Dataset into one numpy array.
 
     Args:
@@ -35,7 +69,7 @@ def dataset_to_numpy(dataset, batched=None):
             single input, None to decide from the element rank against the
             model input rank in the caller.
     """
-    parts = [np.asarray(_dataset_features(element)) for element in dataset.as_numpy_iterator()]
+    parts = [np.asarray(_dataset_features(element)) for element in dataset_elements(dataset, name)]
     if not parts:
         raise ValueError("x: expected a non-empty tf.data.Dataset, received an empty one.")
     if batched:
@@ -43,14 +77,19 @@ def dataset_to_numpy(dataset, batched=None):
     return np.stack(parts, axis=0)
 
 
-def materialize(x, expected_shape=None):
+def _non_numeric_columns(frame):
+    """The names of a DataFrame's columns whose dtype is not a number or a bool."""
+    return [c for c in frame.columns if getattr(frame[c].dtype, "kind", "O") not in "biuf"]
+
+
+def materialize(x, expected_shape=None, name="x"):
     """A tf.data.Dataset or tf.Tensor as numpy (features only); anything else unchanged."""
     if isinstance(x, tf.data.Dataset):
         element_rank = len(_dataset_features(x.element_spec).shape)
         batched = True
         if expected_shape is not None:
             batched = element_rank == len(expected_shape)
-        return dataset_to_numpy(x, batched=batched)
+        return dataset_to_numpy(x, batched=batched, name=name)
     if isinstance(x, (tf.Tensor, tf.Variable)):
         return x.numpy()
     return x
@@ -71,7 +110,7 @@ def to_numpy(x, name="x", expected_shape=None):
     Raises:
         ValueError: for non-numeric data, wrong rank or shape, NaN or infinity.
     """
-    x = materialize(x, expected_shape)
+    x = materialize(x, expected_shape, name)
     if is_dataframe(x):
         array = x.to_numpy()
         if array.dtype == object:
@@ -80,7 +119,7 @@ def to_numpy(x, name="x", expected_shape=None):
             except (TypeError, ValueError):
                 raise ValueError(
                     f"{name}: expected numeric columns, received a DataFrame with "
-                    f"non-numeric columns {[c for c in x.columns if x[c].dtype == object]}."
+                    f"non-numeric columns {_non_numeric_columns(x)}."
                 ) from None
     elif isinstance(x, np.ndarray):
         array = x

@@ -27,12 +27,18 @@ KernelSHAP is this base with a coalition sampler, the Shapley kernel and no
 penalty; see captum's lime.py and kernel_shap.py for the same composition.
 """
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
 from keras_explain.engine.errors import check_choice, check_float, check_int
 from keras_explain.engine.explainer import Explainer
 import keras_explain.methods.lime.surrogate as surrogate
+
+
+class ConstantOutputWarning(UserWarning):
+    """The model's output did not change over the samples: the explanation is empty."""
 
 
 class LimeBase(Explainer):
@@ -122,7 +128,25 @@ class LimeBase(Explainer):
             plan.extras.get("num_features"),
             self.feature_selection,
         )
+        _warn_if_constant(stats, self.num_samples)
         return self.explain_fit(plan, fitted, stats)
+
+
+def _warn_if_constant(stats, num_samples):
+    """Warn where the outputs never moved over the samples: the fit there explains nothing."""
+    spread = np.sqrt(np.maximum(stats.yy, 0.0))
+    flat = spread <= 1e-7 * np.maximum(np.abs(stats.y_mean), 1e-30)
+    if not flat.any():
+        return
+    example, label = (int(v) for v in np.argwhere(flat)[0])
+    warnings.warn(
+        f"LIME: the model's output does not change over the {num_samples} samples of "
+        f"{int(flat.any(axis=1).sum())} example(s) (the first is example {example}, label "
+        f"position {label}, output {stats.y_mean[example, label]:.6g}): their explanation "
+        f"is empty (every weight 0), whatever score the surrogate reports.",
+        ConstantOutputWarning,
+        stacklevel=4,
+    )
 
 
 class _SurrogateSums:
@@ -171,3 +195,18 @@ def fit_by_feature_count(stats, counts, num_features, feature_selection):
         for key in ("intercept", "score", "local_pred"):
             fitted[key][chosen] = part[key]
     return fitted
+
+
+def explained_labels(targets, predictions, top_labels):
+    """Labels per image (N, L): the target first, then the best other labels."""
+    targets = targets[:, None]
+    if not top_labels or top_labels == 1:
+        return targets
+    classes = predictions.shape[1]
+    if top_labels > classes:
+        raise ValueError(
+            f"top_labels: expected at most {classes} (the model's outputs), received {top_labels}."
+        )
+    order = np.argsort(-predictions, axis=1, kind="stable")
+    rest = np.array([row[row != t][: top_labels - 1] for row, t in zip(order, targets[:, 0])])
+    return np.concatenate([targets, rest], axis=1)

@@ -7,9 +7,12 @@ from keras_explain.engine.errors import check_float, check_int, describe, fail
 from keras_explain.engine.explainer import Plan
 from keras_explain.engine.registry import register
 import keras_explain.methods.lime.surrogate as surrogate
-from keras_explain.methods.lime.base import LimeBase
+from keras_explain.methods.lime.base import LimeBase, explained_labels
 
 SEGMENTATIONS = ("quickshift", "slic", "felzenszwalb")
+#: With segmentation=None, images whose smaller side has fewer pixels than
+#: this are cut into a grid (quickshift's defaults give them one segment).
+QUICKSHIFT_MIN_SIDE = 64
 _DEFAULT_OPTIONS = {
     # LIME's own defaults for quickshift.
     "quickshift": {"kernel_size": 4, "max_dist": 200, "ratio": 0.2},
@@ -45,14 +48,28 @@ def _segmentation_image(image):
     return image
 
 
+def grid_segments(height, width):
+    """Square cells of side max(2, min(H, W) // 8): about 64 segments, more for oblong images."""
+    side = max(2, min(height, width) // 8)
+    columns = -(-width // side)
+    return (np.arange(height)[:, None] // side) * columns + np.arange(width)[None, :] // side
+
+
 def segment_image(image, method, options, seed):
     """Superpixels of one image (H, W, C) with a scikit-image algorithm.
 
     Grayscale images (H, W, 1) are segmented as grey RGB; images outside
     [0, 1] are rescaled to [0, 1] for the segmentation only. The model always
-    sees the image unchanged.
+    sees the image unchanged. `method` None picks by size: quickshift with
+    LIME's settings when the smaller side has at least `QUICKSHIFT_MIN_SIDE`
+    pixels, else `grid_segments`.
     """
     from skimage import segmentation as skseg
+
+    if method is None:
+        if min(image.shape[:2]) < QUICKSHIFT_MIN_SIDE:
+            return grid_segments(*image.shape[:2])
+        method = "quickshift"
 
     picture = _segmentation_image(image)
     settings = dict(_DEFAULT_OPTIONS[method])
@@ -94,7 +111,8 @@ def _relabel(labels, index, shape):
     if count < 2:
         raise ValueError(
             f"segmentation: expected at least 2 segments in image {index}, received 1; "
-            f"use a finer segmentation."
+            f"use a finer segmentation (for example segmentation='slic' with "
+            f"segmentation_options={{'n_segments': 50}})."
         )
     return renumbered, count
 
@@ -123,11 +141,15 @@ class LimeImage(LimeBase):
     Args:
         model: a Keras 3 image model taking (N, H, W, C).
         num_samples: masks per image. Defaults to 1000.
-        segmentation: "quickshift" (LIME's default, with kernel_size=4,
-            max_dist=200, ratio=0.2), "slic", "felzenszwalb", a callable
+        segmentation: None (by image size: LIME's quickshift, with
+            kernel_size=4, max_dist=200, ratio=0.2, for images at least 64
+            pixels on their smaller side, such as 224x224; below that, where
+            quickshift finds a single segment (MNIST, CIFAR), a grid of
+            square cells of side max(2, min(H, W) // 8), about 64 cells),
+            "quickshift", "slic", "felzenszwalb", a callable
             `fn(image (H, W, C)) -> labels (H, W)`, or a precomputed integer
             array (N, H, W) for the images passed to `explain`. Defaults to
-            "quickshift".
+            None.
         segmentation_options: keyword arguments for the scikit-image
             algorithm, overriding the defaults. Defaults to None.
         hide_color: the value hidden pixels take; None fills each hidden
@@ -185,7 +207,7 @@ class LimeImage(LimeBase):
         self,
         model,
         num_samples=1000,
-        segmentation="quickshift",
+        segmentation=None,
         segmentation_options=None,
         hide_color=None,
         kernel_width=0.25,
@@ -194,7 +216,7 @@ class LimeImage(LimeBase):
         mask_sampler=None,
         **kwargs,
     ):
-        if not isinstance(segmentation, str) and not callable(segmentation):
+        if segmentation is not None and not isinstance(segmentation, str) and not callable(segmentation):
             segmentation = np.asarray(segmentation)
         if (isinstance(segmentation, str) and segmentation not in SEGMENTATIONS) or (
             isinstance(segmentation, np.ndarray)
@@ -245,9 +267,7 @@ class LimeImage(LimeBase):
 
     def _segments(self, images, segments, rng):
         shape = images.shape[1:3]
-        if segments is None and not isinstance(self.segmentation, (str,)) and not callable(
-            self.segmentation
-        ):
+        if isinstance(self.segmentation, np.ndarray) and segments is None:
             segments = self.segmentation
         if segments is not None:
             segments = np.asarray(segments)
@@ -287,7 +307,7 @@ class LimeImage(LimeBase):
         images = x.numpy()
         rng = np.random.default_rng(self.random_state)
         segmented = self._segments(images, segments, rng)
-        labels = _explained_labels(targets, predictions, top_labels)
+        labels = explained_labels(targets, predictions, top_labels)
         counts = np.array([c for _, c in segmented])
         width = int(counts.max())
         fills, masks = [], []
@@ -344,18 +364,3 @@ class LimeImage(LimeBase):
             local_pred=fitted["local_pred"],
             num_segments=plan.extras["feature_counts"],
         )
-
-
-def _explained_labels(targets, predictions, top_labels):
-    """Labels per image (N, L): the target first, then the best other labels."""
-    targets = targets[:, None]
-    if not top_labels or top_labels == 1:
-        return targets
-    classes = predictions.shape[1]
-    if top_labels > classes:
-        raise ValueError(
-            f"top_labels: expected at most {classes} (the model's outputs), received {top_labels}."
-        )
-    order = np.argsort(-predictions, axis=1, kind="stable")
-    rest = np.array([row[row != t][: top_labels - 1] for row, t in zip(order, targets[:, 0])])
-    return np.concatenate([targets, rest], axis=1)

@@ -9,7 +9,7 @@ from keras_explain.engine.inputs import materialize
 from keras_explain.engine.registry import register
 from keras_explain.engine.tables import TableSchema
 import keras_explain.methods.lime.surrogate as surrogate
-from keras_explain.methods.lime.base import LimeBase
+from keras_explain.methods.lime.base import LimeBase, explained_labels
 from keras_explain.methods.lime.tabular_sampler import NeighbourhoodSampler
 from keras_explain.methods.lime.tabular_stats import CONTINUOUS, DISCRETIZERS, TrainingStatistics
 
@@ -102,11 +102,15 @@ class LimeTabular(LimeBase):
         **kwargs: `output`, `run_eagerly`, `verbose` as in
             `keras_explain.Explainer`.
 
-    `explain(rows, targets=None, num_features=10, verbose=None)`:
-        rows: (N, n_features), numpy or DataFrame, like `training_data`.
+    `explain(rows, targets=None, num_features=10, top_labels=None, verbose=None)`:
+        rows: (N, n_features), numpy or DataFrame, like `training_data`, or
+            a tf.Tensor or tf.data.Dataset of numeric rows.
         targets: the explained output per row (None: the predicted class);
             ignored in regression (output 0).
         num_features: features kept per row by `feature_selection`.
+        top_labels: also explain the k best-scoring outputs of each row, as
+            lime's `top_labels` (the explained target first): `labels`
+            (N, k) and `feature_weights` (N, k, n_features) hold them.
 
     Returns from `explain`: `Explanation` with `attributions` (N, n_features)
     in the original feature order (0 for features not selected),
@@ -140,6 +144,10 @@ class LimeTabular(LimeBase):
 
     method = "lime_tabular"
     state_attributes = ("_schema", "_training", "_sampler")
+    explain_options = {
+        "num_features": "features kept by the surrogate (feature selection). Defaults to 10",
+        "top_labels": "also explain the k best-scoring outputs of each row (the target first)",
+    }
 
     def __init__(
         self,
@@ -201,12 +209,14 @@ class LimeTabular(LimeBase):
         self._sampler = NeighbourhoodSampler(self.stats, self.num_samples)
 
     def _check_model(self, size):
+        outputs = self._model_fn.output_size()
+        if self.class_names is not None and outputs is not None and len(self.class_names) != outputs:
+            fail("class_names", f"one name per model output ({outputs})", self.class_names)
         shape = self._model_fn.input_shape
         if shape is not None and (len(shape) != 2 or shape[1] not in (None, size)):
             expected = f"a model taking (N, {size}) rows like training_data"
             received = f"a model with input shape {tuple(shape)}"
             raise ValueError(f"model: expected {expected}, received {received}.")
-        outputs = self._model_fn.output_size()
         if self.mode == "regression" and outputs not in (None, 1):
             raise ValueError(
                 f"model: expected a single-output model for mode='regression', received a "
@@ -255,8 +265,10 @@ class LimeTabular(LimeBase):
     def default_batch_size(self, x):
         return int(np.clip(2**19 // max(int(x.shape[1]), 1), 512, 16384))
 
-    def plan(self, x, targets, predictions, num_features=10):
+    def plan(self, x, targets, predictions, num_features=10, top_labels=None):
         num_features = check_int("num_features", num_features, minimum=1)
+        top_labels = check_int("top_labels", top_labels, minimum=1, allow_none=True)
+        labels = explained_labels(targets, predictions, top_labels)
         if self.mode == "regression" and predictions.shape[1] != 1:
             raise ValueError(
                 f"model: expected a single-output model for mode='regression', received a "
@@ -269,7 +281,7 @@ class LimeTabular(LimeBase):
         per_example = {
             "positions": tf.constant(self.stats.row_positions(rows.astype(np.float64), rows.dtype)),
             "seed": tf.fill([len(rows)], tf.constant(seed, tf.int64)),
-            "labels": targets.astype(np.int32)[:, None],
+            "labels": labels.astype(np.int32),
         }
         if self.sample_around_instance and self._sampler.has_continuous:
             per_example["centres"] = tf.constant(rows, tf.float32)
@@ -280,9 +292,7 @@ class LimeTabular(LimeBase):
             scaled = (tf.constant(rows, tf.float32) - self._sampler.mean) / self._sampler.scale
             own = np.where(self.stats.kind == CONTINUOUS, scaled.numpy(), 1.0)
         per_example["x_reference"] = own.astype(np.float64)
-        per_example["y_reference"] = predictions[np.arange(len(rows)), targets][:, None].astype(
-            np.float64
-        )
+        per_example["y_reference"] = np.take_along_axis(predictions, labels, axis=1).astype(np.float64)
         return Plan(
             x=x,
             targets=targets,
@@ -290,7 +300,7 @@ class LimeTabular(LimeBase):
             per_example=per_example,
             pairs=self.num_samples,
             group_size=1,
-            extras={"num_features": num_features, "dtype": rows.dtype},
+            extras={"num_features": num_features, "dtype": rows.dtype, "labels": labels},
         )
 
     def sample(self, rows):
@@ -326,6 +336,10 @@ class LimeTabular(LimeBase):
         )
         if self.class_names is not None:
             parts["class_names"] = list(self.class_names)
+        labels = plan.extras["labels"]
+        if labels.shape[1] > 1:
+            weights = np.where(stats.constant[:, None, :], 0.0, fitted["coef"])
+            parts.update(labels=labels, feature_weights=weights.astype(np.float32))
         return self.explanation(plan, attributions, **parts)
 
 

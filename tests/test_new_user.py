@@ -1,10 +1,11 @@
-"""Explainers follow the model's current weights: after set_weights and during fit."""
+"""What a new user meets: stale values, infinite datasets, string columns, small images."""
 
 import glob
 import os
 
 import keras
 import numpy as np
+import pytest
 
 import keras_explain as kx
 from keras_explain.callbacks import ExplanationLogger
@@ -79,3 +80,54 @@ def test_the_callback_explains_with_deepshap_every_epoch(tmp_path):
     assert abs(last.additivity_gap).max() < 1e-5
     first = kx.Explanation.load(saved[0])
     assert not np.allclose(first.expected_value, last.expected_value)
+
+
+def test_an_infinite_dataset_is_refused_with_advice(tanh_mlp, rows):
+    import tensorflow as tf
+
+    endless = tf.data.Dataset.from_tensor_slices(rows).batch(4).repeat()
+    with pytest.raises(ValueError) as error:
+        kx.GradientSaliency(tanh_mlp).explain(endless)
+    assert str(error.value) == (
+        "x: expected a finite tf.data.Dataset, received an infinite one (it repeats); take the "
+        "elements to explain first, for example dataset.take(64)."
+    )
+    e = kx.GradientSaliency(tanh_mlp).explain(endless.take(2))
+    np.testing.assert_array_equal(e.inputs, rows[:8])
+
+
+def test_a_dataframe_with_string_columns_names_them(tanh_mlp):
+    import pandas as pd
+
+    frame = pd.DataFrame({f"f{j}": [0.5, 1.5] for j in range(5)})
+    frame["f1"] = ["low", "high"]
+    frame["f3"] = pd.Categorical(["a", "b"])
+    with pytest.raises(ValueError) as error:
+        kx.GradientSaliency(tanh_mlp).explain(frame)
+    assert str(error.value) == (
+        "x: expected numeric columns, received a DataFrame with non-numeric columns ['f1', 'f3']."
+    )
+
+
+def test_lime_tabular_top_labels_class_names_and_constant_outputs(tanh_mlp, rows):
+    lime = kx.LimeTabular(tanh_mlp, rows * 2, num_samples=300, random_state=4)
+    single = lime.explain(rows[:3])
+    top = lime.explain(rows[:3], top_labels=3)
+    order = np.argsort(-single.predictions, axis=1, kind="stable")
+    np.testing.assert_array_equal(top.labels, order)
+    np.testing.assert_array_equal(top.attributions, single.attributions)
+    for position in range(3):
+        alone = lime.explain(rows[:3], targets=order[:, position])
+        np.testing.assert_allclose(top.feature_weights[:, position], alone.attributions, atol=1e-6)
+    with pytest.raises(ValueError) as error:
+        kx.LimeTabular(tanh_mlp, rows, class_names=["a", "b"])
+    assert str(error.value) == "class_names: expected one name per model output (3), received ['a', 'b'] (list)."
+
+    import keras
+
+    flat = keras.Sequential([keras.Input((5,)), keras.layers.Dense(2, kernel_initializer="zeros")])
+    from keras_explain.methods.lime.base import ConstantOutputWarning
+
+    with pytest.warns(ConstantOutputWarning, match=r"does not change over the 50 samples of 4 example\(s\)"):
+        e = kx.LimeTabular(flat, rows, num_samples=50, random_state=0).explain(rows[:4])
+    np.testing.assert_array_equal(e.attributions, np.zeros((4, 5), np.float32))
