@@ -8,12 +8,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_explain import viz
 from keras_explain.engine.explainer import Explainer
 from keras_explain.engine.inputs import to_numpy
 from keras_explain.engine.model import input_shape
 from keras_explain.api import build_explainer
 from keras_explain.engine.errors import check_choice, check_int, describe, fail
+from keras_explain.render import card, colors, figures, pictures
 
 FORMATS = ("tensorboard", "png", "npz")
 _MIN_SIDE = 64
@@ -88,22 +88,6 @@ def _labels_as_targets(labels, count):
             return None  # regression targets: explain output 0 instead
         labels = labels.astype(np.int64)
     return labels.astype(np.int64) if labels.dtype.kind in "iu" else None
-
-
-def _figure_pixels(figure):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = FigureCanvasAgg(figure)
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
-
-
-def _enlarge(image):
-    """Nearest-neighbour upscaling so that the short side is at least 64 pixels."""
-    factor = int(np.ceil(_MIN_SIDE / max(1, min(image.shape[:2]))))
-    if factor <= 1:
-        return image
-    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
 class ExplanationLogger(keras.callbacks.Callback):
@@ -275,14 +259,15 @@ class ExplanationLogger(keras.callbacks.Callback):
     def _pictures(self, explanation):
         """One RGB uint8 picture per sample: an overlay, or a bar chart for tables."""
         if explanation.attributions.ndim == 2:
-            pictures = []
-            for i in range(len(explanation)):
-                figure = viz.plot_explanation(explanation, indices=[i])
-                pictures.append(_figure_pixels(figure))
-            return pictures
+            return [
+                figures.figure_pixels(figures.plot_explanation(explanation, indices=[i]))
+                for i in range(len(explanation))
+            ]
         maps = explanation.heatmap(reduce=self.reduce)
+        shown = [colors.overlay(explanation.inputs[i], maps[i]) for i in range(len(explanation))]
         return [
-            _enlarge(viz.overlay(explanation.inputs[i], maps[i])) for i in range(len(explanation))
+            colors.enlarge(rgb, colors.display_scale(rgb.shape, _MIN_SIDE, side="shorter"))
+            for rgb in shown
         ]
 
     def _log(self, epoch, explanation):
@@ -298,15 +283,14 @@ class ExplanationLogger(keras.callbacks.Callback):
                 np.mean([rank_correlation(a, b) for a, b in zip(maps, self._previous)])
             )
         self._previous = maps
-        if "completeness_gap" in explanation.extras:
-            scalars[f"{method}/mean_abs_completeness_gap"] = float(
-                np.mean(np.abs(explanation.completeness_gap))
-            )
-        pictures = self._pictures(explanation) if {"tensorboard", "png"} & set(self.formats) else []
+        gaps = card.scalar_part(explanation, "completeness_gap")
+        if gaps is not None:
+            scalars[f"{method}/mean_abs_completeness_gap"] = float(np.mean(np.abs(gaps)))
+        shown = self._pictures(explanation) if {"tensorboard", "png"} & set(self.formats) else []
         # Each picture is encoded once, for the files and the summaries alike.
-        encoded = [viz.png_bytes(p, optimize=False) for p in pictures]
+        encoded = [pictures.png_bytes(p, optimize=False) for p in shown]
         if "tensorboard" in self.formats:
-            self._write_summaries(method, epoch, pictures, encoded, scalars)
+            self._write_summaries(method, epoch, shown, encoded, scalars)
         if "png" in self.formats:
             folder = os.path.join(self.output_dir, "png")
             os.makedirs(folder, exist_ok=True)
