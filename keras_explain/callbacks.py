@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_explain.engine.explainer import Explainer
-from keras_explain.engine.inputs import to_numpy
+from keras_explain.engine.inputs import dataset_is_batched, dataset_to_numpy, to_numpy
 from keras_explain.engine.model import input_shape
 from keras_explain.api import build_explainer
 from keras_explain.engine.errors import check_choice, check_int, describe, fail
@@ -48,26 +48,20 @@ def _ranks(values):
     return sums[inverse] / counts[inverse]
 
 
+#: Examples the logger reads at most from a dataset given as `samples`.
+MAX_DATASET_EXAMPLES = 256
+
+
 def _split_samples(samples, expected_shape=None):
     """Features and optional labels from x, (x, y) or a tf.data.Dataset.
 
     A dataset counts as batched when its elements have the rank of the model
-    input (or when that is unknown).
+    input (or when that is unknown); at most `MAX_DATASET_EXAMPLES` examples
+    are read from it, so that a repeated dataset is never drained.
     """
     if isinstance(samples, tf.data.Dataset):
-        xs, ys = [], []
-        for element in samples.as_numpy_iterator():
-            if isinstance(element, (tuple, list)):
-                xs.append(np.asarray(element[0]))
-                if len(element) > 1:
-                    ys.append(np.asarray(element[1]))
-            else:
-                xs.append(np.asarray(element))
-        if not xs:
-            fail("samples", "a non-empty tf.data.Dataset", samples)
-        batched = expected_shape is None or xs[0].ndim == len(expected_shape)
-        join = np.concatenate if batched else np.stack
-        return join(xs), (join(ys) if ys and len(ys) == len(xs) else None)
+        batched = dataset_is_batched(samples, expected_shape)
+        return dataset_to_numpy(samples, batched, "samples", max_examples=MAX_DATASET_EXAMPLES)
     if isinstance(samples, tuple) and len(samples) == 2:
         return samples[0], samples[1]
     return samples, None
@@ -112,7 +106,9 @@ class ExplanationLogger(keras.callbacks.Callback):
             method name ("saliency", "integrated_gradients", ...), built on the
             model when training starts.
         samples: what to explain: x, (x, y) or a small tf.data.Dataset of x or
-            (x, y), materialised once. Up to a few dozen rows.
+            (x, y), materialised once (at most the first 256 examples of a
+            dataset are read, so a repeated one is never drained). Up to a
+            few dozen rows.
         log_dir: the TensorBoard log directory.
         every_n_epochs: log every n-th epoch. Defaults to 1.
         targets: the explained outputs: None uses the labels y when `samples`

@@ -131,3 +131,21 @@ def test_lime_tabular_top_labels_class_names_and_constant_outputs(tanh_mlp, rows
     with pytest.warns(ConstantOutputWarning, match=r"does not change over the 50 samples of 4 example\(s\)"):
         e = kx.LimeTabular(flat, rows, num_samples=50, random_state=0).explain(rows[:4])
     np.testing.assert_array_equal(e.attributions, np.zeros((4, 5), np.float32))
+
+
+def test_the_logger_reads_a_repeated_dataset_without_draining_it(tmp_path):
+    import tensorflow as tf
+
+    model = _mlp(2)
+    model.compile(optimizer="sgd", loss="mse")
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = rng.integers(0, 3, size=32)
+    endless = tf.data.Dataset.from_tensor_slices((x[:5], y[:5])).batch(2).repeat()
+    logger = ExplanationLogger("saliency", endless, tmp_path, formats=("npz",))
+    model.fit(x, rng.normal(size=(32, 3)), epochs=1, verbose=0, callbacks=[logger])
+    e = kx.Explanation.load(os.path.join(tmp_path, "explanations", "npz", "saliency_epoch_0000.npz"))
+    from keras_explain.callbacks import MAX_DATASET_EXAMPLES
+
+    np.testing.assert_array_equal(e.inputs, np.resize(x[:5], (MAX_DATASET_EXAMPLES, 4)))
+    np.testing.assert_array_equal(e.targets, np.resize(y[:5], MAX_DATASET_EXAMPLES))

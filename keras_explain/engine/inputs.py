@@ -39,42 +39,58 @@ def check_finite_dataset(dataset, name="x"):
         )
 
 
-def dataset_elements(dataset, name="x", limit=None):
-    """The elements of a finite dataset as numpy, at most `limit` of them.
-
-    A dataset of unknown length is read up to `UNKNOWN_LENGTH_LIMIT` elements
-    and refused beyond, so that an unbounded one cannot hang the caller.
-    """
-    check_finite_dataset(dataset, name)
-    unknown = int(dataset.cardinality()) == int(tf.data.UNKNOWN_CARDINALITY)
-    bound = limit if limit is not None else (UNKNOWN_LENGTH_LIMIT if unknown else None)
-    if bound is not None:
-        dataset = dataset.take(bound + (1 if limit is None else 0))
-    elements = list(dataset.as_numpy_iterator())
-    if limit is None and unknown and len(elements) > UNKNOWN_LENGTH_LIMIT:
-        raise ValueError(
-            f"{name}: expected a tf.data.Dataset with an end, received one of unknown length "
-            f"that goes on past {UNKNOWN_LENGTH_LIMIT} elements; take the elements to "
-            f"explain first, for example dataset.take(64)."
-        )
-    return elements
+def _split_element(element, name):
+    """(x, y or None) of one dataset element: x, (x,), (x, y) or (x, y, sample_weight)."""
+    if isinstance(element, (tuple, list)):
+        if not element:
+            raise ValueError(f"{name}: expected a dataset of x or (x, y), received empty elements.")
+        return np.asarray(element[0]), (np.asarray(element[1]) if len(element) > 1 else None)
+    return np.asarray(_dataset_features(element)), None
 
 
-def dataset_to_numpy(dataset, batched=None, name="x"):
-    """Materialise the features of a tf.data.Dataset into one numpy array.
+def dataset_to_numpy(dataset, batched=None, name="x", max_examples=None):
+    """The features (and labels) of a tf.data.Dataset, as numpy arrays.
+
+    This is the one reader of datasets: explainers and the callback use it.
 
     Args:
         dataset: a dataset of x or (x, y) or (x, y, sample_weight).
         batched: True if each element is a batch (N_i, ...), False if it is a
-            single input, None to decide from the element rank against the
-            model input rank in the caller.
+            single example, None to decide from the first element's rank
+            against `expected_rank` (batched when unknown).
+        name: the argument named in errors.
+        max_examples: read at most this many examples and stop (an infinite
+            dataset is then fine). Defaults to None: the whole dataset, which
+            must be finite; one of unknown length is refused past
+            `UNKNOWN_LENGTH_LIMIT` elements so that it cannot hang the caller.
+
+    Returns:
+        (x, y): numpy arrays (N, ...); y is None when the elements have no labels.
     """
-    parts = [np.asarray(_dataset_features(element)) for element in dataset_elements(dataset, name)]
-    if not parts:
-        raise ValueError("x: expected a non-empty tf.data.Dataset, received an empty one.")
-    if batched:
-        return np.concatenate(parts, axis=0)
-    return np.stack(parts, axis=0)
+    if max_examples is None:
+        check_finite_dataset(dataset, name)
+    unknown = int(dataset.cardinality()) == int(tf.data.UNKNOWN_CARDINALITY)
+    xs, ys, count = [], [], 0
+    for index, element in enumerate(dataset.as_numpy_iterator()):
+        if max_examples is None and unknown and index >= UNKNOWN_LENGTH_LIMIT:
+            raise ValueError(
+                f"{name}: expected a tf.data.Dataset with an end, received one of unknown "
+                f"length that goes on past {UNKNOWN_LENGTH_LIMIT} elements; take the "
+                f"elements to explain first, for example dataset.take(64)."
+            )
+        x, y = _split_element(element, name)
+        if batched is None:
+            batched = True
+        xs.append(x if batched else x[None])
+        ys.append(None if y is None else (y if batched else y[None]))
+        count += len(xs[-1])
+        if max_examples is not None and count >= max_examples:
+            break
+    if not xs:
+        raise ValueError(f"{name}: expected a non-empty tf.data.Dataset, received an empty one.")
+    x = np.concatenate(xs, axis=0)[:max_examples]
+    y = None if any(v is None for v in ys) else np.concatenate(ys, axis=0)[:max_examples]
+    return x, y
 
 
 def _non_numeric_columns(frame):
@@ -82,14 +98,17 @@ def _non_numeric_columns(frame):
     return [c for c in frame.columns if getattr(frame[c].dtype, "kind", "O") not in "biuf"]
 
 
+def dataset_is_batched(dataset, expected_shape):
+    """Whether a dataset's elements are batches, from their rank against the model input's."""
+    if expected_shape is None:
+        return True
+    return len(_dataset_features(dataset.element_spec).shape) == len(expected_shape)
+
+
 def materialize(x, expected_shape=None, name="x"):
     """A tf.data.Dataset or tf.Tensor as numpy (features only); anything else unchanged."""
     if isinstance(x, tf.data.Dataset):
-        element_rank = len(_dataset_features(x.element_spec).shape)
-        batched = True
-        if expected_shape is not None:
-            batched = element_rank == len(expected_shape)
-        return dataset_to_numpy(x, batched=batched, name=name)
+        return dataset_to_numpy(x, dataset_is_batched(x, expected_shape), name)[0]
     if isinstance(x, (tf.Tensor, tf.Variable)):
         return x.numpy()
     return x
