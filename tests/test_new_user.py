@@ -149,3 +149,18 @@ def test_the_logger_reads_a_repeated_dataset_without_draining_it(tmp_path):
 
     np.testing.assert_array_equal(e.inputs, np.resize(x[:5], (MAX_DATASET_EXAMPLES, 4)))
     np.testing.assert_array_equal(e.targets, np.resize(y[:5], MAX_DATASET_EXAMPLES))
+
+
+def test_the_report_shows_a_large_completeness_gap(tanh_mlp, rows, tmp_path):
+    import warnings
+
+    from keras_explain.methods.gradients import CompletenessWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CompletenessWarning)
+        coarse = kx.IntegratedGradients(tanh_mlp, steps=2, baseline=-2.0).explain(rows * 3)
+    fine = kx.IntegratedGradients(tanh_mlp, steps=400, baseline=-2.0).explain(rows * 3)
+    page = open(kx.report.write_html([coarse, fine], tmp_path / "report.html")).read()
+    assert page.count('<p class="warning">') == 1
+    assert "have a completeness gap above 0.05 of |f(x) - f(baseline)|" in page
+    assert "use more steps (for example steps=8) or rule=&#x27;gauss_legendre&#x27;." in page

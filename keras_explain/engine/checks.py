@@ -39,3 +39,32 @@ def attribution_gap(attributions, scores, reference_scores):
 def explained_scores(predictions, targets):
     """predictions[i, targets[i]] per example, float64 (N,)."""
     return np.asarray(predictions, np.float64)[np.arange(len(targets)), targets]
+
+
+#: An example's completeness gap is large when
+#: |gap| > GAP_WARNING * max(|f(x) - f(baseline)|, GAP_FLOOR).
+GAP_WARNING = 0.05
+GAP_FLOOR = 1e-2
+
+
+def large_gaps(gap, difference):
+    """Which examples' completeness gaps are large (see GAP_WARNING), as a bool array."""
+    allowed = GAP_WARNING * np.maximum(np.abs(np.asarray(difference, np.float64)), GAP_FLOOR)
+    return ~(np.abs(np.asarray(gap, np.float64)) <= allowed)
+
+
+def completeness_message(gap, difference, steps):
+    """The warning for examples with large completeness gaps, or None when there are none."""
+    bad = large_gaps(gap, difference)
+    if not bad.any():
+        return None
+    i = int(np.argmax(np.where(bad, np.abs(gap), -np.inf)))
+    suggestion = f"use more steps (for example steps={4 * steps}) or rule='gauss_legendre'"
+    if steps is None:
+        suggestion = "use more steps or rule='gauss_legendre'"
+    return (
+        f"Integrated Gradients: {int(bad.sum())} of {len(gap)} example(s) have a "
+        f"completeness gap above {GAP_WARNING:g} of |f(x) - f(baseline)|; the worst is "
+        f"example {i}: gap {gap[i]:.3g} against f(x) - f(baseline) = {difference[i]:.3g}. "
+        f"The path integral is not converged at steps={steps}: {suggestion}."
+    )

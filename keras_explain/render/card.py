@@ -18,6 +18,8 @@ card.example_summary(e, 0)  # JSON-ready
 
 import numpy as np
 
+from keras_explain.engine.checks import completeness_message
+
 #: Scalar per-example parts worth showing on a card, key -> label, in the
 #: order they are shown. A part counts when it holds one number per example
 #: (N,) or a column of them (N, k), of which the first is shown.
@@ -290,3 +292,19 @@ def example_summary(explanation, i, class_names=None, top=5):
             for f in top_features(explanation, i, top_k=None)
         ]
     return row
+
+
+def completeness_note(explanation):
+    """The warning line for large Integrated Gradients completeness gaps, or None.
+
+    Reads `completeness_gap` and `baseline_scores` (and `steps` from the
+    config); the threshold is `keras_explain.engine.checks.GAP_WARNING`.
+    """
+    extras = explanation.extras
+    gap, baseline = extras.get("completeness_gap"), extras.get("baseline_scores")
+    if gap is None or baseline is None:
+        return None
+    predictions = np.asarray(explanation.predictions, np.float64)
+    scores = predictions[np.arange(len(explanation.targets)), explanation.targets]
+    steps = (getattr(explanation, "config", None) or {}).get("steps")
+    return completeness_message(np.asarray(gap, np.float64), scores - np.asarray(baseline), steps)

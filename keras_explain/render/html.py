@@ -33,6 +33,7 @@ main{max-width:1200px;margin:0 auto}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:0 0 8px}
 h3{font-size:14px;margin:0 0 6px;word-break:break-all}
 .meta,.note,.muted{color:#6e6e73}.note{font-size:12px;margin:0 0 8px}
+.warning{color:#8a4b00;background:#fff4e0;border-left:3px solid #e08a00;padding:6px 10px;font-size:13px}
 section{background:#fff;border-radius:10px;padding:16px 20px;margin:16px 0;
   box-shadow:0 1px 3px rgba(0,0,0,.08)}
 table{border-collapse:collapse;font-size:12px}
@@ -327,6 +328,9 @@ def _section_head(explanation, section, shown, options):
         "<h3>Settings</h3>",
         _settings_table(explanation),
     ]
+    note = card.completeness_note(explanation)
+    if note:
+        parts.append(f'<p class="warning">{_e(note)}</p>')
     if attributions.ndim == 2:
         parts.append(
             '<p class="note">Weights: <span class="bar pos" style="width:20px"></span> for the explained '

@@ -5,19 +5,13 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from keras_explain.engine.checks import attribution_gap, explained_scores
+from keras_explain.engine.checks import attribution_gap, completeness_message, explained_scores
 from keras_explain.engine.errors import check_choice, check_float, check_int, describe, fail
 from keras_explain.engine.explainer import Explainer, Plan
 from keras_explain.engine.gradients import target_gradient
 from keras_explain.engine.registry import register
 
 _IG_RULES = ("trapezoid", "left", "right", "midpoint", "gauss_legendre")
-
-#: A row's completeness gap is reported as large when
-#: |gap| > GAP_WARNING * max(|f(x) - f(baseline)|, GAP_FLOOR).
-GAP_WARNING = 0.05
-GAP_FLOOR = 1e-2
-
 
 class CompletenessWarning(UserWarning):
     """Integrated Gradients attributions far from summing to f(x) - f(baseline)."""
@@ -47,27 +41,6 @@ def quadrature(rule, steps):
     return alphas, weights
 
 
-def large_gaps(gap, difference):
-    """Which rows' completeness gaps are large (see GAP_WARNING), as a bool array."""
-    allowed = GAP_WARNING * np.maximum(np.abs(difference), GAP_FLOOR)
-    return ~(np.abs(gap) <= allowed)
-
-
-def gap_message(gap, difference, steps):
-    """The warning text for rows with large completeness gaps, or None."""
-    bad = large_gaps(gap, difference)
-    if not bad.any():
-        return None
-    i = int(np.argmax(np.where(bad, np.abs(gap), -np.inf)))
-    return (
-        f"Integrated Gradients: {int(bad.sum())} of {len(gap)} example(s) have a "
-        f"completeness gap above {GAP_WARNING:g} of |f(x) - f(baseline)|; the worst is "
-        f"example {i}: gap {gap[i]:.3g} against f(x) - f(baseline) = {difference[i]:.3g}. "
-        f"The path integral is not converged at steps={steps}: use more steps (for "
-        f"example steps={4 * steps}) or rule='gauss_legendre'."
-    )
-
-
 @register("integrated_gradients", aliases=("ig", "integratedgradients"))
 class IntegratedGradients(Explainer):
     """Integrated Gradients: gradients averaged along a path from a baseline.
@@ -77,7 +50,7 @@ class IntegratedGradients(Explainer):
     a quadrature rule. The attributions of a row sum to
     output[target](x) - output[target](baseline) up to the quadrature error,
     reported per row as `e.completeness_gap`. When a row's gap exceeds
-    `GAP_WARNING` (5%) of |f(x) - f(baseline)| (or of 0.01 when that is
+    `keras_explain.engine.checks.GAP_WARNING` (5%) of |f(x) - f(baseline)| (or of 0.01 when that is
     smaller), a `CompletenessWarning` suggests more steps.
 
     Args:
@@ -160,7 +133,7 @@ class IntegratedGradients(Explainer):
         scores = explained_scores(plan.predictions, plan.targets)
         baseline_scores = explained_scores(plan.extras["baseline_predictions"], plan.targets)
         gap = attribution_gap(attributions, scores, baseline_scores)
-        message = gap_message(gap, scores - baseline_scores, self.steps)
+        message = completeness_message(gap, scores - baseline_scores, self.steps)
         if message:
             warnings.warn(message, CompletenessWarning, stacklevel=3)
         return self.explanation(
