@@ -8,11 +8,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_explain.api import build_explainer
+from keras_explain.engine.errors import check_choice, check_int, describe, fail
 from keras_explain.engine.explainer import Explainer
 from keras_explain.engine.inputs import dataset_is_batched, dataset_to_numpy, to_numpy
 from keras_explain.engine.model import input_shape
-from keras_explain.api import build_explainer
-from keras_explain.engine.errors import check_choice, check_int, describe, fail
 from keras_explain.render import card, colors, figures, pictures
 
 FORMATS = ("tensorboard", "png", "npz")

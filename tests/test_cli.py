@@ -672,3 +672,73 @@ def test_progress_bar():
     silent = __import__("io").StringIO()
     cli.Progress("x", 3, False, silent)()
     assert silent.getvalue() == ""
+
+
+def _write_table(path, rows):
+    path.write_text("size,colour\n" + "".join(f"{s},{c}\n" for s, c in rows), encoding="utf-8")
+
+
+def test_lime_tabular_on_a_csv_with_category_strings(ws, capsys):
+    folder = ws.root / "categories"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    # First seen is red, but the codes follow the sorted strings: blue 0, green 1, red 2.
+    colours = ["red", "green", "blue"]
+    train = [(float(rng.integers(0, 16)) / 4, colours[k % 3]) for k in range(36)]
+    rows = [(1.25, "red"), (2.5, "blue"), (0.75, "green")]
+    _write_table(folder / "train.csv", train)
+    _write_table(folder / "rows.csv", rows)
+    _write_table(folder / "unseen.csv", [(1.0, "purple")])
+    model = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(3, activation="softmax")], name="coded"
+    )
+    kernel = np.array([[0.8, -0.5, 0.1], [-0.6, 0.9, 0.3]], "float32")
+    model.layers[-1].set_weights([kernel, np.array([0.1, 0.0, -0.2], "float32")])
+    model.save(folder / "coded.keras")
+    command = ["explain", "categories/coded.keras", "categories/rows.csv", "--method"]
+    lime = ["lime_tabular", "--training-data", "categories/train.csv", "--num-samples", "300"]
+    # Without bins, a category column treated as numbers would get other attributions.
+    exact = ["--option", "discretize_continuous=False", "--seed", "7"]
+    code, _, err = _main(
+        ws, command + lime + exact + ["--out", "out/categories", "--format", "npz"], capsys
+    )
+    assert (code, err) == (0, "")
+
+    e = kx.Explanation.load(ws.root / "out" / "categories" / "lime_tabular.npz")
+    np.testing.assert_array_equal(e.inputs, [[1.25, 2], [2.5, 0], [0.75, 1]])
+    assert e.feature_names == ["size", "colour"]
+    assert [str(v) for v in e.feature_values[:, 1]] == ["red", "blue", "green"]
+    # The same explanation as the Python API given the strings themselves.
+    api = kx.LimeTabular(
+        io.load_model(folder / "coded.keras"),
+        np.array(train, dtype=object),
+        feature_names=["size", "colour"],
+        categorical_features=["colour"],
+        discretize_continuous=False,
+        num_samples=300,
+        random_state=7,
+        verbose=0,
+    ).explain(np.array(rows, dtype=object))
+    np.testing.assert_array_equal(e.targets, api.targets)
+    np.testing.assert_allclose(e.predictions, api.predictions, rtol=1e-6)
+    np.testing.assert_allclose(e.attributions, api.attributions, rtol=1e-6, atol=1e-9)
+    assert np.abs(e.attributions[:, 1]).max() > 0  # the category column counts
+    np.testing.assert_array_equal(e.feature_labels, api.feature_labels)
+
+    # A category the training data never had, and strings with no training data to code them.
+    code, _, err = _main(
+        ws,
+        ["explain", "categories/coded.keras", "categories/unseen.csv", "--method"] + lime,
+        capsys,
+    )
+    assert (code, err) == (
+        2,
+        f"{PREFIX}INPUT: expected a category of column 'colour' seen in the training data "
+        "(blue, green, red), received 'categories/unseen.csv', 'purple' in row 1.\n",
+    )
+    code, _, err = _main(ws, command + ["saliency", "--out", "out/never"], capsys)
+    assert (code, err) == (
+        2,
+        f"{PREFIX}INPUT: expected a number in every cell, received 'categories/rows.csv', "
+        "'red' in row 1, column 'colour'.\n",
+    )

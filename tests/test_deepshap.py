@@ -568,7 +568,7 @@ def test_check_additivity_raises_with_the_figures(zoo, monkeypatch):
         DeepShap(model, background).explain(x)
     message = str(error.value)
     assert message.startswith(
-        "DeepShap: expected the attributions of each input to sum to f(x) - E[f(background)] "
+        "DeepShap: expected the attributions of each example to sum to f(x) - E[f(background)] "
         "within 1e-4 + 1e-3 * |f(x) - E[f(background)]|, but "
     )
     assert "sum of attributions" in message and "tolerance" in message
@@ -625,7 +625,7 @@ def shap_results(zoo, tmp_path_factory):
         model.save(directory / f"{name}.keras")
         np.save(directory / f"{name}_x.npy", x)
         np.save(directory / f"{name}_bg.npy", background)
-    command = [sys.executable, os.path.join(HERE, "shap_reference.py"), str(directory), *PARITY]
+    command = [sys.executable, os.path.join(HERE, "helpers", "shap_reference.py"), str(directory), *PARITY]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         pytest.fail(f"shap_reference.py failed:\n{done.stderr[-3000:]}")

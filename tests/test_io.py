@@ -414,3 +414,79 @@ def test_read_inputs_refuses_the_wrong_kind(tmp_path):
     assert _message(error) == (
         f"INPUT: expected a PNG or JPEG image, a .npy array or a .csv table, received '{tmp_path / 'a.gif'}'."
     )
+
+
+# -- tables with categories ---------------------------------------------------------
+
+
+def test_read_training_table_codes_text_columns_in_sorted_order(tmp_path):
+    train = _csv(tmp_path / "train.csv", "size,colour\n1.5,red\n2,blue\n0.5, green\n3,red\n")
+    table = io.read_training_table(train)
+    assert table.feature_names == ["size", "colour"]
+    assert table.schema.categorical == (1,)
+    assert table.schema.codes == {1: ["blue", "green", "red"]}
+    assert table.rows.dtype == np.float32
+    np.testing.assert_array_equal(table.rows, [[1.5, 2], [2, 0], [0.5, 1], [3, 2]])
+    # The inputs are coded as the training data codes them, not by their own strings.
+    rows, names = io.read_table(
+        _csv(tmp_path / "rows.csv", "size,colour\n4,green\n5,red\n"), schema=table.schema
+    )
+    assert names == ["size", "colour"]
+    np.testing.assert_array_equal(rows, [[4, 1], [5, 2]])
+    # categorical_names sets the codes.
+    ordered = io.read_training_table(train, categorical_names={"colour": ["red", "green", "blue"]})
+    np.testing.assert_array_equal(ordered.rows[:, 1], [0, 2, 1, 0])
+    assert io.read_csv_header(train) == ["size", "colour"]
+
+
+def test_read_training_table_declared_and_mixed_columns(tmp_path):
+    mixed = _csv(tmp_path / "mixed.csv", "size,grade\n1,A\n2,5\n3,B\n")
+    with pytest.raises(ValueError) as error:
+        io.read_training_table(mixed)
+    assert _message(error) == (
+        f"training_data: expected a number in every cell, received '{mixed}', 'A' in row 1, "
+        "column 'grade'."
+    )
+    # Declared categorical, every cell of the column is a category name.
+    table = io.read_training_table(mixed, categorical_features=["grade"])
+    assert table.schema.codes == {1: ["5", "A", "B"]}
+    np.testing.assert_array_equal(table.rows[:, 1], [1, 0, 2])
+    # A numeric column declared categorical keeps its numbers as codes.
+    numeric = io.read_training_table(mixed, categorical_features=[0, "grade"])
+    assert numeric.schema.categorical == (0, 1) and 0 not in numeric.schema.codes
+    np.testing.assert_array_equal(numeric.rows[:, 0], [1, 2, 3])
+
+
+def test_read_table_with_a_schema_refuses_what_it_has_not_seen(tmp_path):
+    schema = io.read_training_table(
+        _csv(tmp_path / "train.csv", "size,colour\n1,red\n2,blue\n")
+    ).schema
+    cases = {
+        "size,colour\n1,blue\n2,purple\n": (
+            "a category of column 'colour' seen in the training data (blue, red), received "
+            "'{p}', 'purple' in row 2"
+        ),
+        "size,color\n1,red\n": (
+            "the columns of the schema (size, colour), received '{p}', columns (size, color)"
+        ),
+        "size,colour\nbig,red\n": "a number in every cell, received '{p}', 'big' in row 1, column 'size'",
+        "size,colour\n1,\n": "a number in every cell, received '{p}', an empty cell in row 1, column 'colour'",
+    }
+    for text, expected in cases.items():
+        bad = _csv(tmp_path / "bad.csv", text)
+        with pytest.raises(ValueError) as error:
+            io.read_table(bad, name="INPUT", schema=schema)
+        assert _message(error) == "INPUT: expected " + expected.format(p=bad) + ".", text
+
+
+def test_read_inputs_codes_categories_with_the_schema(tmp_path):
+    schema = io.read_training_table(
+        _csv(tmp_path / "train.csv", "colour,size\nred,1\nblue,2\ngreen,3\n")
+    ).schema
+    first = _csv(tmp_path / "a.csv", "colour,size\ngreen,0.25\n")
+    second = _csv(tmp_path / "b.csv", "colour,size\nred,7\nblue,8\n")
+    inputs = io.read_inputs([first, second], (None, 2), schema=schema)
+    np.testing.assert_array_equal(inputs.x, [[1, 0.25], [2, 7], [0, 8]])
+    assert inputs.kind == "table" and inputs.feature_names == ["colour", "size"]
+    with pytest.raises(ValueError, match="'red' in row 1, column 'colour'"):
+        io.read_inputs([second], (None, 2))  # without a schema: numbers only

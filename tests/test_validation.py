@@ -93,7 +93,7 @@ def test_target_errors(linear_model, rows):
         "targets: expected output indices between 0 and 2 for a model with 3 output(s), received 3."
     )
     assert _message(lambda: explainer.explain(rows, targets=np.arange(4))) == (
-        "targets: expected one output index per input, shape (11,), received an array of shape "
+        "targets: expected one output index per example, shape (11,), received an array of shape "
         "(4,) and dtype int64."
     )
     assert _message(lambda: explainer.explain(rows, targets=1.0)) == (

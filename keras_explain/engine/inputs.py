@@ -3,13 +3,13 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_explain.engine.tables import is_dataframe
 from keras_explain.engine.errors import (
     check_batch_shape,
     check_finite,
     check_numeric,
     describe,
 )
+from keras_explain.engine.tables import is_dataframe
 
 
 def _dataset_features(element):

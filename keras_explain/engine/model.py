@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_explain.engine.inputs import to_numpy
 from keras_explain.engine.errors import describe
+from keras_explain.engine.inputs import to_numpy
 
 
 def require_tensorflow_backend():

@@ -20,6 +20,7 @@ import numpy as np
 
 from keras_explain.engine.errors import describe, fail
 
+
 def _raise(name, expected, received):
     """The house-style message when `received` is already readable text."""
     raise ValueError(f"{name}: expected {expected}, received {received}.")

@@ -10,14 +10,14 @@ from keras_explain.engine.errors import describe
 PREDICTED = -1
 
 
-def resolve_targets(targets, num_inputs, predictions=None, num_outputs=None):
+def resolve_targets(targets, num_examples, predictions=None, num_outputs=None):
     """Resolve `targets` to explained output indices.
 
     Args:
         targets: None (the predicted class: argmax for a model with several
-            outputs, output 0 for a single output), an int for every input,
+            outputs, output 0 for a single output), an int for every example,
             or an int array-like of shape (N,).
-        num_inputs: N, the number of inputs explained.
+        num_examples: N, the number of examples explained.
         predictions: optional model outputs (N, K); needed when `targets` is None.
         num_outputs: K when `predictions` is not available; used for range checks.
 
@@ -34,31 +34,31 @@ def resolve_targets(targets, num_inputs, predictions=None, num_outputs=None):
     if targets is None:
         if predictions is None:
             if num_outputs == 1:
-                return np.zeros(num_inputs, dtype=np.int64)
-            return np.full(num_inputs, PREDICTED, dtype=np.int64)
+                return np.zeros(num_examples, dtype=np.int64)
+            return np.full(num_examples, PREDICTED, dtype=np.int64)
         if num_outputs == 1:
-            return np.zeros(num_inputs, dtype=np.int64)
+            return np.zeros(num_examples, dtype=np.int64)
         return np.argmax(predictions, axis=1).astype(np.int64)
 
     if isinstance(targets, bool) or isinstance(targets, (str, bytes, float)):
         raise ValueError(
-            f"targets: expected None, an int or an int array of shape ({num_inputs},), "
+            f"targets: expected None, an int or an int array of shape ({num_examples},), "
             f"received {describe(targets)}."
         )
     if isinstance(targets, numbers.Integral):
-        array = np.full(num_inputs, int(targets), dtype=np.int64)
+        array = np.full(num_examples, int(targets), dtype=np.int64)
     else:
         array = np.asarray(targets)
         if array.ndim == 0:
-            return resolve_targets(array.item(), num_inputs, predictions, num_outputs)
+            return resolve_targets(array.item(), num_examples, predictions, num_outputs)
         if array.dtype.kind not in "iu":
             raise ValueError(
-                f"targets: expected integer output indices of shape ({num_inputs},), "
+                f"targets: expected integer output indices of shape ({num_examples},), "
                 f"received {describe(array)}."
             )
-        if array.shape != (num_inputs,):
+        if array.shape != (num_examples,):
             raise ValueError(
-                f"targets: expected one output index per input, shape ({num_inputs},), "
+                f"targets: expected one output index per example, shape ({num_examples},), "
                 f"received {describe(array)}."
             )
         array = array.astype(np.int64)

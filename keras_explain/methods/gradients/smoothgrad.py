@@ -15,9 +15,9 @@ _SMOOTH_MODES = ("mean", "square", "variance")
 
 @register("smoothgrad", aliases=("smooth_grad",), wraps="saliency")
 class SmoothGrad(Explainer):
-    """SmoothGrad: average a gradient explainer over noisy copies of each input.
+    """SmoothGrad: average a gradient explainer over noisy copies of each example.
 
-    Each input x gets `samples` copies x + e, e ~ Normal(0, sigma^2) with
+    Each example x gets `samples` copies x + e, e ~ Normal(0, sigma^2) with
     sigma = noise * (max(x) - min(x)) for that input; the wrapped explainer
     runs on every copy (an Integrated Gradients wrapper runs its whole path on
     each) and the results are combined per `mode`.
@@ -26,8 +26,8 @@ class SmoothGrad(Explainer):
         explainer: the gradient explainer to smooth: `GradientSaliency`,
             `IntegratedGradients` or `GradCAM`. Its model, output and
             options are used as they are.
-        samples: noisy copies per input. Defaults to 32.
-        noise: noise standard deviation as a fraction of each input's value
+        samples: noisy copies per example. Defaults to 32.
+        noise: noise standard deviation as a fraction of each example's value
             range. Defaults to 0.15.
         mode: "mean" (SmoothGrad), "square" (SquareGrad, the mean of squares)
             or "variance" (VarGrad). Defaults to "mean".
@@ -38,7 +38,7 @@ class SmoothGrad(Explainer):
 
     `explain(x, targets=None, **options)` passes `options` to the wrapped
     explainer (for example an Integrated Gradients `baseline`). Targets default
-    to the prediction on the clean input.
+    to the prediction on the clean example.
 
     Example:
 

@@ -32,9 +32,9 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+import keras_explain.methods.lime.surrogate as surrogate
 from keras_explain.engine.errors import check_choice, check_float, check_int
 from keras_explain.engine.explainer import Explainer
-import keras_explain.methods.lime.surrogate as surrogate
 
 
 class ConstantOutputWarning(UserWarning):

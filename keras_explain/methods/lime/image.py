@@ -3,10 +3,10 @@
 import numpy as np
 import tensorflow as tf
 
+import keras_explain.methods.lime.surrogate as surrogate
 from keras_explain.engine.errors import check_float, check_int, describe, fail
 from keras_explain.engine.explainer import Plan
 from keras_explain.engine.registry import register
-import keras_explain.methods.lime.surrogate as surrogate
 from keras_explain.methods.lime.base import LimeBase, explained_labels
 
 SEGMENTATIONS = ("quickshift", "slic", "felzenszwalb")

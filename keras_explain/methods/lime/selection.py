@@ -46,7 +46,7 @@ def r2_score(stats, coef):
 def _forward_selection(stats, num_features):
     """Greedily add the feature that most raises R^2 of an OLS fit (LIME's rule).
 
-    Each round solves, for every (input, label) and every candidate feature, the
+    Each round solves, for every (example, label) and every candidate feature, the
     small system of the features chosen so far plus the candidate.
     """
     gram, cross, yy = stats.gram, stats.cross, stats.yy
@@ -175,7 +175,7 @@ def lasso_path_support(gram, cross, num_features):
 
 
 def select_features(stats, num_features, method):
-    """The features each (input, label) surrogate uses: (N, L, F) bool.
+    """The features each (example, label) surrogate uses: (N, L, F) bool.
 
     Args:
         stats: `Statistics`.

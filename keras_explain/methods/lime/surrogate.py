@@ -8,12 +8,12 @@ Everything here works on the weighted, centred sufficient statistics
     G = Xc^T W Xc   (F, F)      r = Xc^T W yc   (F,)      yy = yc^T W yc
 
 so that a fit on any subset of features, with any ridge penalty, costs a small
-solve, and every (input, label) pair is solved in one batched call. Every
+solve, and every (example, label) pair is solved in one batched call. Every
 feature selection ("none", "highest_weights", "forward_selection",
 "lasso_path") needs nothing but these statistics.
 
 The statistics come from the raw weighted sums of the samples shifted by a
-reference point per input (x_ref, y_ref; LIME's sample 0, the input itself):
+reference point per example (x_ref, y_ref; LIME's sample 0, the example itself):
 
     W = sum w      sd = sum w d      sdd = sum w d d^T      se = sum w e
     sde = sum w e d^T      see = sum w e^2      (d = x - x_ref, e = y - y_ref)
@@ -25,8 +25,8 @@ exact algebra on the sums: G = sdd - W dm dm^T with dm = sd / W, and so on;
 the shift keeps the sums small (binary masks differ from the all-ones input
 by -1 or 0), so no precision is lost to cancellation.
 
-Shapes: X (N, S, F) interpretable samples per input (row 0 is the input
-itself), Y (N, S, L) model outputs for the L explained labels of each input,
+Shapes: X (N, S, F) interpretable samples per example (row 0 is the example
+itself), Y (N, S, L) model outputs for the L explained labels of each example,
 w (N, S) sample weights. The distances and kernel are TensorFlow functions
 (they also run inside compiled steps); the small linear algebra runs in numpy.
 All arithmetic is float64.
@@ -43,7 +43,6 @@ from keras_explain.methods.lime.selection import (  # noqa: F401  (FEATURE_SELEC
     select_features,
     solve,
 )
-
 
 
 def cosine_distance(z, reference):
@@ -76,14 +75,14 @@ def exponential_kernel(distances, width):
 
 @dataclasses.dataclass
 class Statistics:
-    """Weighted, centred sufficient statistics of N inputs x L labels (numpy float64).
+    """Weighted, centred sufficient statistics of N examples x L labels (numpy float64).
 
     Attributes:
         gram: (N, F, F) G = Xc^T W Xc.
         cross: (N, L, F) r = Xc^T W yc per label.
         yy: (N, L) yc^T W yc.
         x_mean, y_mean: (N, F) and (N, L) weighted means.
-        first: (N, F) the input's own representation (sample 0).
+        first: (N, F) the example's own representation (sample 0).
         first_y: (N, L) the reference outputs the sums were shifted by.
         constant: (N, F) bool, features that never differ from sample 0.
     """
@@ -104,11 +103,11 @@ class Accumulator:
     Each sample enters as its root weight sqrt(w) and its shifted, root-weighted
     values a = sqrt(w) (x - x_ref) and b = sqrt(w) (y - y_ref), so every sum is
     a matrix product: sdd = a^T a, sde = b^T a, sd = sqrt(w)^T a, and so on.
-    The chunks of an input may come in any order and any size; memory is
+    The chunks of an example may come in any order and any size; memory is
     O(N F^2) whatever the number of samples.
 
     Args:
-        x_reference: (N, F) the input's own representation (sample 0), the
+        x_reference: (N, F) the example's own representation (sample 0), the
             shift of x; the surrogate's prediction at the input is read there.
         y_reference: (N, L) the shift of the outputs (any value works; one
             close to the outputs, such as the model's output at the input,
@@ -159,14 +158,14 @@ class Accumulator:
         self.sum_ee[index] += np.sum(b * b, axis=-2)
 
     def add_pairs(self, first_pair, samples, root_weights, a, b):
-        """Add a run of consecutive (input, sample) pairs in input-major order.
+        """Add a run of consecutive (example, sample) pairs in example-major order.
 
         Pair p is sample p % samples of input p // samples, the order of the
         shared batching loop; a run may start and end anywhere.
 
         Args:
             first_pair: index of the run's first pair.
-            samples: samples per input.
+            samples: samples per example.
             root_weights, a, b: as in `add`, one row per pair of the run.
         """
         start, count = 0, len(root_weights)
@@ -231,7 +230,7 @@ def fit_statistics(stats, num_features=None, feature_selection="auto", alpha=1.0
     """Fit LIME's weighted ridge surrogate from `Statistics`.
 
     Args:
-        stats: `Statistics` of N inputs x L labels over F features.
+        stats: `Statistics` of N examples x L labels over F features.
         num_features: features kept per surrogate. Defaults to all.
         feature_selection: one of `FEATURE_SELECTIONS`. Defaults to "auto".
         alpha: ridge penalty of the final fit. Defaults to 1.0.
@@ -257,10 +256,10 @@ def fit_statistics(stats, num_features=None, feature_selection="auto", alpha=1.0
 
 
 def fit(X, Y, w, num_features=None, feature_selection="auto", alpha=1.0):
-    """Fit LIME's weighted ridge surrogate for N inputs x L labels.
+    """Fit LIME's weighted ridge surrogate for N examples x L labels.
 
     Args:
-        X: (N, S, F) interpretable samples; row 0 of each input is the input.
+        X: (N, S, F) interpretable samples; row 0 of each example is the example itself.
         Y: (N, S, L) model outputs for the explained labels.
         w: (N, S) sample weights (the kernel of the distances).
         num_features: features kept per surrogate. Defaults to all.

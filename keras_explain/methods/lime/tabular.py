@@ -3,12 +3,12 @@
 import numpy as np
 import tensorflow as tf
 
+import keras_explain.methods.lime.surrogate as surrogate
 from keras_explain.engine.errors import check_bool, check_choice, check_int, fail
 from keras_explain.engine.explainer import Plan
 from keras_explain.engine.inputs import materialize
 from keras_explain.engine.registry import register
 from keras_explain.engine.tables import TableSchema
-import keras_explain.methods.lime.surrogate as surrogate
 from keras_explain.methods.lime.base import LimeBase, explained_labels
 from keras_explain.methods.lime.tabular_sampler import NeighbourhoodSampler
 from keras_explain.methods.lime.tabular_stats import CONTINUOUS, DISCRETIZERS, TrainingStatistics

@@ -59,6 +59,7 @@ import tensorflow as tf
 from keras_explain.engine.layers import swapped_attributes
 from keras_explain.methods.shap.deeplift_plan import GRADIENT_SHAP, LINEAR_ACTIVATION
 
+
 def _bucket(size):
     """`size` rounded up to a multiple of a quarter of its highest power of two.
 

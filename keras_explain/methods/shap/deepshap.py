@@ -24,7 +24,7 @@ class AdditivityError(RuntimeError):
 class DeepShap(BackgroundExplainer):
     """DeepSHAP: DeepLIFT's rescale rule averaged over a background distribution.
 
-    For every input x and every background row r, DeepLIFT propagates the
+    For every example x and every background row r, DeepLIFT propagates the
     difference f(x) - f(r) back to the input with exact rules (the rescale
     rule for elementwise nonlinearities, dedicated rules for max pooling,
     softmax and layer normalization, ordinary gradients for linear layers),
@@ -34,18 +34,18 @@ class DeepShap(BackgroundExplainer):
         sum(attributions) == f(x) - E[f(background)]
 
     up to float32 rounding. This is checked on every call: `e.additivity_gap`
-    holds the gap per input, and `check_additivity=True` raises when it
+    holds the gap per example, and `check_additivity=True` raises when it
     exceeds 1e-4 + 1e-3 * |f(x) - E[f(background)]|.
 
     The semantics are those of `shap.DeepExplainer`, but the rules are
     attached to the model's Keras layers with `tf.custom_gradient` while the
     explainer traces its step, and removed afterwards: no TensorFlow
     internals are touched and an unsupported layer is reported before
-    anything runs. Each step takes a batch of (input, background row) pairs:
+    anything runs. Each step takes a batch of (example, background row) pairs:
     one forward pass over the distinct inputs and background rows of the
     batch records the layers' values, and one backward pass over the pairs
     applies the rules (their multiplier computations compiled with XLA); the
-    per-input sums are taken in the graph. A step costs about one backward
+    per-example sums are taken in the graph. A step costs about one backward
     pass over the batch, and memory is bounded by one batch whatever the
     background size. The first call compiles the rules for the batch shapes
     it meets (a second or so per distinct shape); later calls reuse them.
@@ -70,16 +70,16 @@ class DeepShap(BackgroundExplainer):
             a dict keyed by input name is accepted for x and the background).
         background: the reference distribution, (M, ...) like the model input
             (a numpy array, tf.Tensor or tf.data.Dataset); 100 to 1000 rows
-            are typical. Every explained input is paired with every row.
+            are typical. Every explained example is paired with every row.
         check_additivity: raise `AdditivityError` when the attributions of an
-            input do not sum to f(x) - E[f(background)] within
+            example do not sum to f(x) - E[f(background)] within
             1e-4 + 1e-3 * |f(x) - E[f(background)]|. Defaults to True.
         **kwargs: `output`, `batch_size`, `run_eagerly`, `verbose` as in
-            `keras_explain.Explainer`. `batch_size` counts (input, background
+            `keras_explain.Explainer`. `batch_size` counts (example, background
             row) pairs per step (rounded up by less than a quarter, to a size
             the compiled rules are shared by); the forward pass of a step
             sees at most min(batch_size, M) background rows and
-            batch_size // M + 2 inputs. Defaults to None: as many pairs as
+            batch_size // M + 2 examples. Defaults to None: as many pairs as
             keep a layer's output for the step within 2**26 values (256 MB
             in float32), from 16 up to 8192 pairs (larger steps share each
             step's forward pass over the background among more pairs).
@@ -90,7 +90,7 @@ class DeepShap(BackgroundExplainer):
 
     `explain(x, targets=None)` returns an `Explanation` with `attributions`
     shaped like x, (N, ...), `expected_value` (N,) = E[f(background)] for
-    each input's explained output, and `additivity_gap` (N,) =
+    each example's explained output, and `additivity_gap` (N,) =
     sum(attributions) - (f(x) - E[f(background)]).
 
     Raises:
@@ -185,8 +185,8 @@ class DeepShap(BackgroundExplainer):
             delta = tf.cast(a, tf.float32) - tf.cast(b, tf.float32)
             return tf.cast(multiplier[: layout.size], tf.float32) * delta
 
-        # Predictions and targets are reported once per input (by its first
-        # pair), so that their sums over the input's pairs are exact.
+        # Predictions and targets are reported once per example (by its first
+        # pair), so that their sums over the example's pairs are exact.
         first = tf.cast(rows["pair_index"] == 0, tf.int32)
         return {
             "attributions": tf.nest.map_structure(attribution, multipliers, x, reference),
@@ -212,9 +212,9 @@ def _check_additivity(gap, difference, targets):
         return
     i = int(np.argmax(np.where(bad, np.abs(gap) / tolerance, -np.inf)))
     raise AdditivityError(
-        f"DeepShap: expected the attributions of each input to sum to "
+        f"DeepShap: expected the attributions of each example to sum to "
         f"f(x) - E[f(background)] within 1e-4 + 1e-3 * |f(x) - E[f(background)]|, but "
-        f"{int(bad.sum())} of {len(gap)} input(s) miss it; the worst is input {i} "
+        f"{int(bad.sum())} of {len(gap)} example(s) miss it; the worst is example {i} "
         f"(output {int(targets[i])}): sum of attributions {difference[i] + gap[i]:.7g}, "
         f"f(x) - E[f(background)] = {difference[i]:.7g}, gap {gap[i]:.3g}, tolerance "
         f"{tolerance[i]:.3g}. A layer of this model is not covered by an exact rule; "

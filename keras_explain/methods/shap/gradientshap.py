@@ -14,13 +14,13 @@ from keras_explain.methods.shap.background import BackgroundExplainer, mean_of_s
 class GradientShap(BackgroundExplainer):
     """GradientSHAP (expected gradients): gradients averaged over random paths.
 
-    For each input x and each of `samples` draws, a background row r and a
+    For each example x and each of `samples` draws, a background row r and a
     point alpha ~ U(0, 1) are drawn, and the draw contributes
     (x - r) * grad f(r + alpha (x - r)). The attributions are the mean over
     the draws: an unbiased estimate of Integrated Gradients averaged over the
     background, so sum(attributions) == f(x) - E[f(background)] holds in
     expectation (exactly for a linear model), with an error that shrinks as
-    1 / sqrt(samples). `e.additivity_gap` reports it per input.
+    1 / sqrt(samples). `e.additivity_gap` reports it per example.
 
     It needs only the model's gradients, so it works with any differentiable
     Keras model: subclassed models, attention, custom layers.
@@ -29,8 +29,8 @@ class GradientShap(BackgroundExplainer):
         model: a Keras 3 model, with one input or several (lists of arrays,
             as for `DeepShap`).
         background: the reference distribution, (M, ...) like the model input.
-        samples: draws per input. Defaults to 200 (shap's default).
-        random_state: int seed. Draw k of input i depends only on
+        samples: draws per example. Defaults to 200 (shap's default).
+        random_state: int seed. Draw k of example i depends only on
             (random_state, i, k), so results do not depend on `batch_size`.
             Defaults to None (a fresh seed per call).
         **kwargs: `output`, `batch_size`, `run_eagerly`, `verbose` as in
