@@ -46,7 +46,7 @@ $(BENCH_STAMP): $(STAMP)
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
-	for script in $(filter-out benchmarks/results.py,$(wildcard benchmarks/*.py)); do \
+	for script in $(filter-out benchmarks/common.py,$(wildcard benchmarks/*.py)); do \
 		$(PY) $$script || exit 1; \
 	done
 

@@ -16,21 +16,25 @@ Run:
 """
 
 import argparse
-import datetime
 import os
-import sys
 import tempfile
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# common sets the environment defaults, so it comes before Keras and TensorFlow.
+from common import (
+    add_run_options,
+    command_line,
+    digits_cnn,
+    interleaved_rounds,
+    provenance,
+    ratio,
+    versions,
+    write_section,
+)
 
-import keras  # noqa: E402
+# isort: split
+
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from results import command_line, write_section  # noqa: E402
 
 import keras_explain as kx  # noqa: E402
 
@@ -41,26 +45,6 @@ def data():
     order = np.random.default_rng(0).permutation(len(x))
     x, y = x[order], digits.target[order]
     return x[:1437], y[:1437], x[1437:], y[1437:]
-
-
-def build(seed=0):
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential(
-        [
-            keras.Input((8, 8, 1)),
-            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
-            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
-            keras.layers.GlobalAveragePooling2D(),
-            keras.layers.Dense(10),
-        ]
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(3e-3),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
-    return model
 
 
 CONFIGS = {
@@ -74,11 +58,8 @@ CONFIGS = {
 }
 
 
-def timed_fit(x, y, epochs, callbacks):
-    model = build()
-    start = time.perf_counter()
+def fit(model, x, y, epochs, callbacks):
     model.fit(x, y, epochs=epochs, batch_size=64, verbose=0, callbacks=callbacks)
-    return time.perf_counter() - start
 
 
 def main():
@@ -86,46 +67,51 @@ def main():
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="3 epochs, 1 round")
-    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    add_run_options(parser, quick="3 epochs, 1 round")
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.repeats = 3, 1
     x_train, y_train, x_test, y_test = data()
     samples = (x_test[: args.samples], y_test[: args.samples])
 
-    timed_fit(x_train, y_train, 1, [])  # warm up TensorFlow itself
-    plain, with_callback = [], {name: [] for name in CONFIGS}
+    fit(digits_cnn(), x_train, y_train, 1, [])  # warm up TensorFlow itself
+    run = lambda model, callbacks: fit(model, x_train, y_train, args.epochs, callbacks)  # noqa: E731
+    runs = {"plain": run, **{name: run for name in CONFIGS}}
     with tempfile.TemporaryDirectory() as folder:
-        for round_index in range(args.repeats):
-            plain.append(timed_fit(x_train, y_train, args.epochs, []))
-            for name, (method, every, options) in CONFIGS.items():
-                logger = kx.callbacks.ExplanationLogger(
-                    method,
-                    samples,
-                    os.path.join(folder, f"{round_index}-{method}"),
-                    every_n_epochs=every,
-                    method_options=options,
-                    on_error="raise",
-                )
-                with_callback[name].append(timed_fit(x_train, y_train, args.epochs, [logger]))
-            print(f"round {round_index + 1}: plain {plain[-1]:.2f} s, " + ", ".join(
-                f"{name} {times[-1]:.2f} s" for name, times in with_callback.items()
+
+        def prepare(name, round_index):
+            """A fresh model (both arms pay Keras' compilation) and the callbacks of `name`."""
+            if name == "plain":
+                return digits_cnn(), []
+            method, every, options = CONFIGS[name]
+            logger = kx.callbacks.ExplanationLogger(
+                method,
+                samples,
+                os.path.join(folder, f"{round_index}-{method}"),
+                every_n_epochs=every,
+                method_options=options,
+                on_error="raise",
+            )
+            return digits_cnn(), [logger]
+
+        def progress(round_index, rounds):
+            print(f"round {round_index + 1}: " + ", ".join(
+                f"{name} {times[-1]:.2f} s" for name, times in rounds.wall.items()
             ))
 
-    base = float(np.median(plain))
+        rounds = interleaved_rounds(runs, args.repeats, prepare=prepare, after_round=progress)
+
+    median = rounds.medians()
+    base = median.pop("plain")
     lines = [
         "| configuration | fit without (s) | fit with (s) | with / without |",
         "|---|---:|---:|---:|",
     ]
-    for name, times in with_callback.items():
-        value = float(np.median(times))
-        lines.append(f"| {name} | {base:.2f} | {value:.2f} | {value / base:.2f}x |")
+    for name, value in median.items():
+        lines.append(f"| {name} | {base:.2f} | {value:.2f} | {ratio(value, base)} |")
     table = "\n".join(lines)
-    command = command_line()
     header = (
-        f"`{command}`, {datetime.date.today().isoformat()}, tensorflow {tf.__version__}, "
-        f"keras {keras.__version__}.\n\n"
+        f"{provenance(command_line(), versions())}.\n\n"
         f"Digits CNN, {len(x_train)} training images, {args.epochs} epochs, batch 64, "
         f"{args.samples} explained test digits, formats tensorboard + png, median of "
         f"{args.repeats} interleaved round(s). Target: saliency every epoch <= 1.10x."
@@ -136,7 +122,6 @@ def main():
     print(table)
     if not args.no_write:
         write_section("Callback overhead (benchmarks/callback_overhead.py)", header + "\n\n" + table)
-        print("\nwrote benchmarks/RESULTS.md")
 
 
 if __name__ == "__main__":

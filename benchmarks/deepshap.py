@@ -66,33 +66,38 @@ table, and (unless `--no-write`) replaces the section
 """
 
 import argparse
-import datetime
-import os
-import statistics
-import sys
 import time
 import warnings
-from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# common sets the environment defaults, so it comes before Keras and TensorFlow.
+from common import (
+    add_run_options,
+    announce,
+    apply_defaults,
+    digits_cnn,
+    interleaved_rounds,
+    optional_import,
+    provenance,
+    ratio,
+    rounds_text,
+    time_call,
+    version_of,
+    versions,
+    write_section,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-for folder in (ROOT, ROOT / "benchmarks"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+# isort: split
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import shap  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_digits  # noqa: E402
 
 from keras_explain.methods.shap import DeepShap  # noqa: E402
-from results import command_line, write_section  # noqa: E402
+
+shap = optional_import("shap")
 
 SECTION = "DeepShap (benchmarks/deepshap.py)"
-ROUNDS = ("lower bound", "ours", "shap Deep")
 
 
 # -- data and models --------------------------------------------------------------
@@ -104,28 +109,12 @@ def split(count, seed):
     return order[:cut], order[cut:]
 
 
-def digits_cnn(seed, epochs):
+def trained_digits_cnn(seed, epochs):
     """A small CNN trained on scikit-learn's digits: (model, x_train, x_test, accuracy)."""
     digits = load_digits()
     x = (digits.images / 16.0).astype("float32")[..., None]
     train, test = split(len(x), seed)
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential(
-        [
-            keras.Input((8, 8, 1)),
-            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
-            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
-            keras.layers.GlobalAveragePooling2D(),
-            keras.layers.Dense(10),
-        ],
-        name="digits_cnn",
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(3e-3),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
+    model = digits_cnn(seed, name="digits_cnn")
     model.fit(x[train], digits.target[train], epochs=epochs, batch_size=64, verbose=0)
     predicted = np.argmax(model.predict(x[test], verbose=0), axis=1)
     return model, x[train], x[test], float(np.mean(predicted == digits.target[test]))
@@ -208,13 +197,9 @@ def additivity_gap(attributions, model, x, background, targets):
     return float(np.abs(total - (outputs - expected)).max())
 
 
-def time_once(function, cpu=None):
-    """Wall seconds (and, into `cpu`, process CPU seconds) of one call, and its value."""
-    start, start_cpu = time.perf_counter(), time.process_time()
-    value = function()
-    if cpu is not None:
-        cpu.append(time.process_time() - start_cpu)
-    return time.perf_counter() - start, value
+def failure(error):
+    """An exception as one short line for the table's notes."""
+    return f"{type(error).__name__}: {error}".splitlines()[0][:200]
 
 
 def run_case(name, model, background, x, args):
@@ -229,70 +214,66 @@ def run_case(name, model, background, x, args):
         "lower bound": lambda: bound(targets),
         "ours": lambda: ours.explain(x, targets=targets).attributions,
     }
-    try:
-        deep = shap.DeepExplainer(model, background)
+    if shap is not None:
+        try:
+            deep = shap.DeepExplainer(model, background)
 
-        def shap_deep():
-            values, ranks = deep.shap_values(x, ranked_outputs=1, check_additivity=False)
-            return pick_top(values, np.asarray(ranks)), np.asarray(ranks)[:, 0]
+            def shap_deep():
+                values, ranks = deep.shap_values(x, ranked_outputs=1, check_additivity=False)
+                return pick_top(values, np.asarray(ranks)), np.asarray(ranks)[:, 0]
 
-        _, (values, ranks) = time_once(shap_deep)  # warm-up: traces every class
-        if not np.array_equal(ranks, targets):
-            raise RuntimeError("shap's top outputs differ from the predicted classes")
-        runs["shap Deep"] = lambda: shap_deep()[0]
-    except Exception as error:  # noqa: BLE001 - reported in the table
-        result["errors"]["shap Deep"] = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+            values, ranks = shap_deep()  # warm-up: traces every class
+            if not np.array_equal(ranks, targets):
+                raise RuntimeError("shap's top outputs differ from the predicted classes")
+            runs["shap Deep"] = lambda: shap_deep()[0]
+        except Exception as error:  # noqa: BLE001 - reported in the table
+            result["errors"]["shap Deep"] = failure(error)
 
     two = slice(0, 2)
     bound(targets)  # warm-up (traces)
     ours.explain(x[two], targets=targets[two])
     ours.explain(x, targets=targets)  # compiles the rule kernels for every batch shape
-    times = {key: [] for key in runs}
-    cpu = {key: [] for key in runs}
-    outputs = {}
-    for _ in range(args.repeats):
-        for key, function in runs.items():
-            seconds, outputs[key] = time_once(function, cpu[key])
-            times[key].append(seconds)
-    result["times"] = {key: statistics.median(values) for key, values in times.items()}
-    result["cpu"] = {key: statistics.median(values) for key, values in cpu.items()}
-    result["rounds"] = times
+    rounds = interleaved_rounds(runs, args.repeats)
+    outputs = rounds.outputs
+    result["times"] = rounds.medians()
+    result["cpu"] = rounds.medians("cpu")
+    result["rounds"] = rounds.wall
     result["gaps"]["ours"] = additivity_gap(outputs["ours"], model, x, background, targets)
     if "shap Deep" in outputs:
         result["gaps"]["shap Deep"] = additivity_gap(outputs["shap Deep"], model, x, background, targets)
         result["shap_difference"] = float(np.abs(outputs["shap Deep"] - outputs["ours"]).max())
     result["scale"] = float(np.abs(outputs["ours"]).max())
 
+    if shap is None:
+        return result
     if "shap Deep" in runs:
         try:  # shap's default call: every output, with its own additivity check
-            seconds, _ = time_once(lambda: deep.shap_values(x))
-            result["times"]["shap Deep (all outputs)"] = seconds
+            result["times"]["shap Deep (all outputs)"] = time_call(lambda: deep.shap_values(x)).wall
         except Exception as error:  # noqa: BLE001
-            result["errors"]["shap Deep (all outputs)"] = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+            result["errors"]["shap Deep (all outputs)"] = failure(error)
 
     try:
         gradient = shap.GradientExplainer(model, background)
-        seconds, (values, ranks) = time_once(
-            lambda: gradient.shap_values(x, nsamples=200, ranked_outputs=1)
-        )
-        result["times"]["shap Gradient"] = seconds
+        timing = time_call(lambda: gradient.shap_values(x, nsamples=200, ranked_outputs=1))
+        values, ranks = timing.value
+        result["times"]["shap Gradient"] = timing.wall
         top = pick_top(values, np.asarray(ranks))
         result["gaps"]["shap Gradient"] = additivity_gap(top, model, x, background, np.asarray(ranks)[:, 0])
     except Exception as error:  # noqa: BLE001
-        result["errors"]["shap Gradient"] = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+        result["errors"]["shap Gradient"] = failure(error)
 
     if args.kernel and background.ndim == 2:
         try:
             predict = compiled_predict(model)
             predict(background)
             kernel = shap.KernelExplainer(predict, background)
-            seconds, values = time_once(lambda: kernel.shap_values(x, nsamples=500, silent=True))
-            values = np.asarray(values)
+            timing = time_call(lambda: kernel.shap_values(x, nsamples=500, silent=True))
+            values = np.asarray(timing.value)
             top = values[np.arange(len(x)), :, targets] if values.ndim == 3 else values
-            result["times"]["shap Kernel"] = seconds
+            result["times"]["shap Kernel"] = timing.wall
             result["gaps"]["shap Kernel"] = additivity_gap(top, model, x, background, targets)
         except Exception as error:  # noqa: BLE001
-            result["errors"]["shap Kernel"] = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+            result["errors"]["shap Kernel"] = failure(error)
     return result
 
 
@@ -307,25 +288,24 @@ def seconds_text(result, key):
 
 def ratio_text(result, numerator, denominator):
     times = result["times"]
-    if numerator in times and denominator in times:
-        return f"{times[numerator] / times[denominator]:.2f}x"
-    return "-"
+    return ratio(times.get(numerator), times.get(denominator))
 
 
 def markdown_table(results):
+    """The table; without shap installed, its columns are left out."""
+    columns = ["lower bound", "ours"] + (["shap Deep", "shap Gradient", "shap Kernel"] if shap else [])
+    ratios = [("ours", "lower bound")] + [(peer, "ours") for peer in columns[2:]]
     lines = [
-        "| model | lower bound (s) | ours (s) | shap Deep (s) | shap Gradient (s) | shap Kernel (s) "
-        "| ours / lower bound | shap Deep / ours | shap Gradient / ours | shap Kernel / ours |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | "
+        + " | ".join(f"{column} (s)" for column in columns)
+        + " | "
+        + " | ".join(f"{numerator} / {denominator}" for numerator, denominator in ratios)
+        + " |",
+        "|---|" + "---:|" * (len(columns) + len(ratios)),
     ]
     for r in results:
-        lines.append(
-            f"| {r['name']} | {seconds_text(r, 'lower bound')} | {seconds_text(r, 'ours')} "
-            f"| {seconds_text(r, 'shap Deep')} | {seconds_text(r, 'shap Gradient')} "
-            f"| {seconds_text(r, 'shap Kernel')} | {ratio_text(r, 'ours', 'lower bound')} "
-            f"| {ratio_text(r, 'shap Deep', 'ours')} | {ratio_text(r, 'shap Gradient', 'ours')} "
-            f"| {ratio_text(r, 'shap Kernel', 'ours')} |"
-        )
+        cells = [seconds_text(r, column) for column in columns] + [ratio_text(r, *pair) for pair in ratios]
+        lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -381,7 +361,8 @@ def target_lines(results):
                 f"{'met' if peer >= SHAP_TARGET else 'missed'})"
             )
         else:
-            parts.append("shap Deep / ours: shap fails, not measured")
+            reason = "shap fails" if shap is not None else "shap is not installed"
+            parts.append(f"shap Deep / ours: {reason}, not measured")
         lines.append(f"- {r['name']}: " + "; ".join(parts) + ".")
     return "\n".join(lines)
 
@@ -398,28 +379,18 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 20)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-kernel", dest="kernel", action="store_false", help="skip KernelExplainer")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 6 inputs, 1 round, 2 epochs")
-    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    add_run_options(parser, quick="smoke run: 6 inputs, 1 round, 2 epochs")
     args = parser.parse_args(argv)
-    defaults = (6, 1, 2) if args.quick else (50, 5, 20)
-    for name, default in zip(("inputs", "repeats", "epochs"), defaults):
-        if getattr(args, name) is None:
-            setattr(args, name, default)
-    return args
+    return apply_defaults(args, {"inputs": (6, 50), "repeats": (1, 5), "epochs": (2, 20)})
 
 
 def main(argv=None):
     warnings.filterwarnings("ignore")
     args = parse_args(argv)
-    command = command_line()
-    versions = (
-        f"tensorflow {tf.__version__}, keras {keras.__version__}, shap {shap.__version__}, "
-        f"numpy {np.__version__}"
-    )
-    print(f"command: {command}")
-    print(f"versions: {versions}, python {sys.version.split()[0]}")
+    library_versions = versions(("shap", version_of(shap)), ("numpy", np.__version__))
+    command = announce(library_versions)
     results = []
-    for name, build in (("digits CNN", digits_cnn), ("breast_cancer MLP", breast_cancer_mlp)):
+    for name, build in (("digits CNN", trained_digits_cnn), ("breast_cancer MLP", breast_cancer_mlp)):
         start = time.perf_counter()
         model, x_train, x_test, accuracy = build(args.seed, args.epochs)
         rng = np.random.default_rng(args.seed)
@@ -432,10 +403,7 @@ def main(argv=None):
             f"test accuracy {accuracy:.1%}, {len(x)} inputs x {args.background} background rows, "
             f"B = {result['batch_size']}"
         )
-        rounds = ", ".join(
-            f"{key} [{' '.join(f'{t:.3f}' for t in values)}]" for key, values in result["rounds"].items()
-        )
-        print(f"{name}: seconds per round: {rounds}")
+        print(f"{name}: seconds per round: {rounds_text(result['rounds'], digits=3)}")
         for key, error in result["errors"].items():
             print(f"{name}: {key} fails: {error}")
         results.append(result)
@@ -450,9 +418,8 @@ def main(argv=None):
     print()
     print(targets)
     if not args.no_write:
-        date = datetime.date.today().isoformat()
         body = (
-            f"`{command}`, {date}, {versions}.\n\n"
+            f"{provenance(command, library_versions)}.\n\n"
             f"{args.inputs} inputs, {args.background} background rows, the predicted class; "
             f"median of {args.repeats} interleaved round(s) for the lower bound, ours and "
             f"shap's DeepExplainer, one run each for GradientExplainer (nsamples=200) and "
@@ -462,7 +429,6 @@ def main(argv=None):
             f"{table}\n\n{details}\n\nTargets (wall-time medians above):\n\n{targets}\n"
         )
         write_section(SECTION, body)
-        print("\nwrote benchmarks/RESULTS.md")
 
 
 if __name__ == "__main__":

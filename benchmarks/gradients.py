@@ -56,38 +56,42 @@ table, and (unless `--no-write`) replaces the section
 """
 
 import argparse
-import datetime
-import os
-import statistics
-import sys
-import time
-from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# common sets the environment defaults, so it comes before Keras and TensorFlow.
+from common import (
+    add_run_options,
+    announce,
+    apply_defaults,
+    interleaved_rounds,
+    optional_import,
+    provenance,
+    ratio,
+    version_of,
+    versions,
+    write_section,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-for folder in (ROOT, ROOT / "benchmarks"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+# isort: split
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-import xplique  # noqa: E402
 from skimage import data as skdata  # noqa: E402
 from skimage.transform import resize  # noqa: E402
-from xplique.attributions import IntegratedGradients as XpliqueIntegratedGradients  # noqa: E402
-from xplique.attributions import Saliency as XpliqueSaliency  # noqa: E402
 
 import keras_explain as kx  # noqa: E402
 from keras_explain.methods.gradients.integrated_gradients import quadrature  # noqa: E402
-from results import command_line, write_section  # noqa: E402
+
+xplique = optional_import("xplique")
+if xplique is not None:
+    from xplique.attributions import IntegratedGradients as XpliqueIntegratedGradients
+    from xplique.attributions import Saliency as XpliqueSaliency
 
 SECTION = "Gradient explainers (benchmarks/gradients.py)"
 IMAGE_SIZE = 224
 NUM_CLASSES = 1000
-LIBRARIES = ("lower bound", "ours", "xplique")
+#: The contenders, in the order of every round; xplique only when it is installed.
+LIBRARIES = ("lower bound", "ours") + (("xplique",) if xplique is not None else ())
 
 
 # -- inputs -------------------------------------------------------------------
@@ -211,9 +215,7 @@ def build_cases(model, x, targets, batch_size, steps):
 
     ours_saliency = kx.GradientSaliency(model, batch_size=batch_size, verbose=0)
     ours_ig = kx.IntegratedGradients(model, steps=steps, batch_size=batch_size, verbose=0)
-    xq_saliency = XpliqueSaliency(model, batch_size=batch_size, reducer=None)
     xq_ig_batch = xplique_ig_batch_size(batch_size, steps)
-    xq_ig = XpliqueIntegratedGradients(model, batch_size=xq_ig_batch, steps=steps, reducer=None)
     lb_saliency = lower_bound_saliency(model, x, batch_size)
     lb_ig = lower_bound_integrated_gradients(model, x, steps, batch_size)
 
@@ -224,26 +226,29 @@ def build_cases(model, x, targets, batch_size, steps):
 
         return warm
 
-    saliency = {
-        "lower bound": lambda: lb_saliency(x, targets),
-        "ours": lambda: ours_saliency.explain(x, targets=targets).attributions,
-        "xplique": lambda: xq_saliency.explain(x, one_hot).numpy(),
-    }
-    saliency_warmup = {
-        "lower bound": lambda: lb_saliency(x[two], targets[two]),
-        "ours": lambda: ours_saliency.explain(x[two], targets=targets[two]),
-        "xplique": xplique_warmup(xq_saliency, batch_size),
-    }
-    ig = {
-        "lower bound": lambda: lb_ig(x, targets),
-        "ours": lambda: ours_ig.explain(x, targets=targets).attributions,
-        "xplique": lambda: xq_ig.explain(x, one_hot).numpy(),
-    }
-    ig_warmup = {
-        "lower bound": lambda: lb_ig(x[two], targets[two]),
-        "ours": lambda: ours_ig.explain(x[two], targets=targets[two]),
-        "xplique": xplique_warmup(xq_ig, xq_ig_batch // steps),
-    }
+    def contenders(lower, ours):
+        """The timed calls and the warm-ups of the lower bound and ours for one method."""
+        runs = {
+            "lower bound": lambda: lower(x, targets),
+            "ours": lambda: ours.explain(x, targets=targets).attributions,
+        }
+        warmups = {
+            "lower bound": lambda: lower(x[two], targets[two]),
+            "ours": lambda: ours.explain(x[two], targets=targets[two]),
+        }
+        return runs, warmups
+
+    saliency, saliency_warmup = contenders(lb_saliency, ours_saliency)
+    ig, ig_warmup = contenders(lb_ig, ours_ig)
+    if xplique is not None:
+        xq_saliency = XpliqueSaliency(model, batch_size=batch_size, reducer=None)
+        xq_ig = XpliqueIntegratedGradients(model, batch_size=xq_ig_batch, steps=steps, reducer=None)
+        for runs, warmups, explainer, per_call in (
+            (saliency, saliency_warmup, xq_saliency, batch_size),
+            (ig, ig_warmup, xq_ig, xq_ig_batch // steps),
+        ):
+            runs["xplique"] = lambda explainer=explainer: explainer.explain(x, one_hot).numpy()
+            warmups["xplique"] = xplique_warmup(explainer, per_call)
     batches = {
         "GradientSaliency": (batch_size, batch_size),
         f"IntegratedGradients (steps={steps})": (batch_size, xq_ig_batch),
@@ -255,25 +260,13 @@ def build_cases(model, x, targets, batch_size, steps):
     return cases, batches
 
 
-def time_case(runs, warmups, repeats):
-    """Warm up, then time the libraries interleaved; returns (times, last outputs)."""
-    for library in LIBRARIES:
-        warmups[library]()
-    times = {library: [] for library in LIBRARIES}
-    outputs = {}
-    for _ in range(repeats):
-        for library in LIBRARIES:
-            start = time.perf_counter()
-            outputs[library] = np.asarray(runs[library]())
-            times[library].append(time.perf_counter() - start)
-    return times, outputs
-
-
 def agreement(outputs, absolute):
-    """Largest difference of ours from the lower bound and xplique, relative to the scale."""
+    """Largest difference of ours from the lower bound and xplique (None without it), relative to the scale."""
     ours = outputs["ours"]
     scale = float(np.abs(outputs["lower bound"]).max()) or 1.0
     to_lower = float(np.abs(ours - outputs["lower bound"]).max()) / scale
+    if "xplique" not in outputs:
+        return to_lower, None
     to_xplique = float(np.abs((np.abs(ours) if absolute else ours) - outputs["xplique"]).max())
     return to_lower, to_xplique / scale
 
@@ -282,17 +275,20 @@ def agreement(outputs, absolute):
 
 
 def markdown_table(rows):
-    """rows: [(method, {library: median seconds})] -> Markdown table text."""
+    """rows: [(method, {library: median seconds})] -> Markdown table text (xplique's columns if present)."""
+    others = [library for library in LIBRARIES if library != "ours"]
     lines = [
-        "| method | lower bound (s) | ours (s) | xplique (s) | ours / lower bound | ours / xplique |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| method | "
+        + " | ".join(f"{library} (s)" for library in LIBRARIES)
+        + " | "
+        + " | ".join(f"ours / {library}" for library in others)
+        + " |",
+        "|---|" + "---:|" * (len(LIBRARIES) + len(others)),
     ]
     for method, median in rows:
-        lower, ours, other = (median[library] for library in LIBRARIES)
-        lines.append(
-            f"| {method} | {lower:.2f} | {ours:.2f} | {other:.2f} "
-            f"| {ours / lower:.2f}x | {ours / other:.2f}x |"
-        )
+        seconds = " | ".join(f"{median[library]:.2f}" for library in LIBRARIES)
+        ratios = " | ".join(ratio(median["ours"], median[library]) for library in others)
+        lines.append(f"| {method} | {seconds} | {ratios} |")
     return "\n".join(lines)
 
 
@@ -304,15 +300,10 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds (default 3)")
     parser.add_argument("--images", type=int, default=None, help="number of images (default 32)")
     parser.add_argument("--steps", type=int, default=None, help="IG steps (default 50)")
-    parser.add_argument(
-        "--quick", action="store_true", help="smoke run: 8 images, 1 round, 10 IG steps"
+    add_run_options(parser, quick="smoke run: 8 images, 1 round, 10 IG steps")
+    args = apply_defaults(
+        parser.parse_args(argv), {"images": (8, 32), "repeats": (1, 3), "steps": (10, 50)}
     )
-    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
-    args = parser.parse_args(argv)
-    defaults = (8, 1, 10) if args.quick else (32, 3, 50)
-    for name, default in zip(("images", "repeats", "steps"), defaults):
-        if getattr(args, name) is None:
-            setattr(args, name, default)
     if min(args.batch_size, args.repeats, args.images) < 1 or args.steps < 2:
         parser.error("--batch-size, --repeats and --images must be >= 1, --steps >= 2")
     return args
@@ -320,12 +311,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    command = command_line()
-    versions = (
-        f"tensorflow {tf.__version__}, keras {keras.__version__}, xplique {xplique.__version__}"
-    )
-    print(f"command: {command}")
-    print(f"versions: {versions}, python {sys.version.split()[0]}")
+    library_versions = versions(("xplique", version_of(xplique)))
+    command = announce(library_versions)
 
     x = make_images(args.images)
     targets = (np.arange(args.images) % NUM_CLASSES).astype(np.int32)
@@ -337,23 +324,19 @@ def main(argv=None):
     )
     for method, (ours_batch, xplique_batch) in batches.items():
         print(
-            f"batch sizes, {method}: lower bound and ours {ours_batch} rows per call; "
-            f"xplique batch_size={xplique_batch}"
+            f"batch sizes, {method}: lower bound and ours {ours_batch} rows per call"
+            + (f"; xplique batch_size={xplique_batch}" if xplique is not None else "")
         )
 
     rows = []
     for method, runs, warmups in cases:
-        times, outputs = time_case(runs, warmups, args.repeats)
-        median = {library: statistics.median(times[library]) for library in LIBRARIES}
-        rows.append((method, median))
-        to_lower, to_xplique = agreement(outputs, absolute=method == "GradientSaliency")
-        rounds = ", ".join(
-            f"{library} [{' '.join(f'{t:.2f}' for t in times[library])}]" for library in LIBRARIES
-        )
-        print(f"{method}: seconds per round: {rounds}")
+        rounds = interleaved_rounds(runs, args.repeats, warmups=warmups)
+        rows.append((method, rounds.medians()))
+        to_lower, to_xplique = agreement(rounds.outputs, absolute=method == "GradientSaliency")
+        print(f"{method}: seconds per round: {rounds.text()}")
         print(
-            f"{method}: max |ours - lower bound| / max |lower bound| = {to_lower:.1e}, "
-            f"vs xplique {to_xplique:.1e}"
+            f"{method}: max |ours - lower bound| / max |lower bound| = {to_lower:.1e}"
+            + (f", vs xplique {to_xplique:.1e}" if to_xplique is not None else "")
         )
 
     table = markdown_table(rows)
@@ -361,18 +344,21 @@ def main(argv=None):
     print(table)
 
     if not args.no_write:
-        date = datetime.date.today().isoformat()
         ig_method = f"IntegratedGradients (steps={args.steps})"
+        peer = (
+            f", xplique batch_size is {batches['GradientSaliency'][1]} for Saliency "
+            f"and {batches[ig_method][1]} for IntegratedGradients"
+            if xplique is not None
+            else ", xplique is not installed"
+        )
         body = (
-            f"`{command}`, {date}, {versions}.\n\n"
+            f"{provenance(command, library_versions)}.\n\n"
             f"{args.images} images, MobileNetV2(weights=None), median of {args.repeats} "
             f"interleaved round(s); ours and the lower bound send {args.batch_size} rows per "
-            f"model call, xplique batch_size is {batches['GradientSaliency'][1]} for Saliency "
-            f"and {batches[ig_method][1]} for IntegratedGradients.\n\n"
+            f"model call{peer}.\n\n"
             f"{table}\n"
         )
         write_section(SECTION, body)
-        print("\nwrote benchmarks/RESULTS.md")
 
 
 if __name__ == "__main__":

@@ -92,42 +92,65 @@ table, and (unless `--no-write`) replaces the section
 """
 
 import argparse
-import datetime
 import os
-import resource
 import statistics
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # lime draws a tqdm progress bar over its samples; keep it out of the timings and the log.
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-ROOT = Path(__file__).resolve().parent.parent
-for folder in (ROOT, ROOT / "benchmarks"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+# common sets the environment defaults, so it comes before Keras and TensorFlow.
+from common import (  # noqa: E402
+    add_run_options,
+    announce,
+    interleaved_rounds,
+    optional_import,
+    peak_rss_at_two_sizes,
+    provenance,
+    ratio,
+    report_peak_rss,
+    time_call,
+    version_of,
+    versions,
+    write_section,
+)
+
+# isort: split
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import skimage  # noqa: E402
 import tensorflow as tf  # noqa: E402
-import xplique  # noqa: E402
-from lime.lime_image import LimeImageExplainer  # noqa: E402
 from skimage import data as skdata  # noqa: E402
 from skimage.segmentation import quickshift  # noqa: E402
 from skimage.transform import resize  # noqa: E402
 from sklearn.linear_model import Ridge  # noqa: E402
-from xplique.attributions import Lime as XpliqueLime  # noqa: E402
 
 import keras_explain as kx  # noqa: E402
-from results import command_line, write_section  # noqa: E402
+
+lime = optional_import("lime")
+xplique = optional_import("xplique")
+if lime is not None:
+    from lime.lime_image import LimeImageExplainer
+if xplique is not None:
+    from xplique.attributions import Lime as XpliqueLime
 
 SECTION = "LimeImage (benchmarks/lime_image.py)"
-COLUMNS = ("lower bound", "ours", "lime (10, predict)", "lime (10)", "lime (100)", "xplique")
+LIME_COLUMNS = ("lime (10, predict)", "lime (10)", "lime (100)")
+#: The columns of every round, in order; a peer's only when it is installed.
+COLUMNS = (
+    ("lower bound", "ours")
+    + (LIME_COLUMNS if lime is not None else ())
+    + (("xplique",) if xplique is not None else ())
+)
+HEADINGS = {
+    "lower bound": "lower bound",
+    "ours": "ours",
+    "lime (10, predict)": "lime bs 10, model.predict",
+    "lime (10)": "lime bs 10, compiled",
+    "lime (100)": "lime bs 100, compiled",
+    "xplique": "xplique",
+}
 LIME_BATCH_SIZES = {"lime (10)": 10, "lime (100)": 100}
 # LIME's default quickshift settings (lime.lime_image.LimeImageExplainer).
 QUICKSHIFT = {"kernel_size": 4, "max_dist": 200, "ratio": 0.2}
@@ -210,7 +233,7 @@ class Case:
         self.model = make_model(name)
         size = self.model.input_shape[1]
         self.image = make_image(size)
-        self.segment_seconds = statistics.median(_timed(segment, self.image) for _ in range(3))
+        self.segment_seconds = statistics.median(time_call(segment, self.image).wall for _ in range(3))
         self.segments = segment(self.image)
         self.num_segments = int(self.segments.max()) + 1
         self.forward = compiled_forward(self.model, self.image.shape)
@@ -250,6 +273,23 @@ class Case:
             explanation = ours.explain(image[None], targets=[target])
             return explanation.segment_weights[0, 0, : self.num_segments]
 
+        self.runs = {"lower bound": lower_bound, "ours": run_ours}
+        # Warm-ups: ours and xplique trace on their first call (xplique once per
+        # batch shape), so both run once in full; lime only needs its imports and
+        # the compiled call, which the lower bound already traced, or Keras'
+        # predict function, built on the first predict call.
+        self.warmups = {
+            "lower bound": lambda: [self.forward(batch).numpy() for batch in prebuilt.values()],
+            "ours": run_ours,
+        }
+        if lime is not None:
+            self._build_lime()
+        if xplique is not None:
+            self._build_xplique()
+
+    def _build_lime(self):
+        samples, image, segments, target = self.samples, self.image, self.segments, self.target
+
         # lime, with the same compiled call as the lower bound
         def classifier_fn(images):
             return self.forward(np.asarray(images, dtype=np.float32)).numpy()
@@ -260,14 +300,14 @@ class Case:
         def predict_fn(images):
             return self.model.predict(np.asarray(images, dtype=np.float32), verbose=0)
 
-        def run_lime(lime_batch, function=classifier_fn):
+        def run_lime(lime_batch, function=classifier_fn, num_samples=samples):
             def run():
                 explanation = explainer.explain_instance(
                     image,
                     function,
                     labels=(target,),
                     top_labels=None,
-                    num_samples=samples,
+                    num_samples=num_samples,
                     batch_size=lime_batch,
                     segmentation_fn=lambda _: segments,
                     random_seed=0,
@@ -275,6 +315,17 @@ class Case:
                 return lime_weights(explanation, target, self.num_segments)
 
             return run
+
+        self.runs["lime (10, predict)"] = run_lime(10, predict_fn)
+        for column, size in LIME_BATCH_SIZES.items():
+            self.runs[column] = run_lime(size)
+        # A short call warms up each classifier; lime (100) shares lime (10)'s.
+        self.warmups["lime (10, predict)"] = run_lime(10, predict_fn, num_samples=20)
+        self.warmups["lime (10)"] = run_lime(10, num_samples=20)
+
+    def _build_xplique(self):
+        samples, batch_size = self.samples, self.batch_size
+        image, segments, target = self.image, self.segments, self.target
 
         # xplique: same segmentation, samples and batch size
         mapping = tf.constant(segments, tf.int32)
@@ -294,55 +345,12 @@ class Case:
             attributions = xq.explain(image[None], one_hot).numpy()
             return attributions[0].reshape(-1)[first_pixel]
 
-        self.runs = {
-            "lower bound": lower_bound,
-            "ours": run_ours,
-            "lime (10, predict)": run_lime(10, predict_fn),
-            **{column: run_lime(size) for column, size in LIME_BATCH_SIZES.items()},
-            "xplique": run_xplique,
-        }
-        # Warm-ups: ours and xplique trace on their first call (xplique once per
-        # batch shape), so both run once in full; lime only needs its imports and
-        # the compiled call, which the lower bound already traced, or Keras'
-        # predict function, built on the first predict call.
-        short_lime = lambda function=classifier_fn: explainer.explain_instance(  # noqa: E731
-            image,
-            function,
-            labels=(target,),
-            top_labels=None,
-            num_samples=20,
-            batch_size=10,
-            segmentation_fn=lambda _: segments,
-            random_seed=0,
-        )
-        self.warmups = {
-            "lower bound": lambda: [self.forward(batch).numpy() for batch in prebuilt.values()],
-            "ours": run_ours,
-            "lime (10, predict)": lambda: short_lime(predict_fn),
-            "lime (10)": short_lime,
-            "lime (100)": lambda: None,
-            "xplique": run_xplique,
-        }
+        self.runs["xplique"] = run_xplique
+        self.warmups["xplique"] = run_xplique
 
     def run_rounds(self):
-        """Warm up, then time the columns interleaved.
-
-        Returns:
-            (wall, cpu, outputs): wall-clock and process CPU seconds per round
-            of every column, and each column's last segment weights.
-        """
-        for column in COLUMNS:
-            self.warmups[column]()
-        wall = {column: [] for column in COLUMNS}
-        cpu = {column: [] for column in COLUMNS}
-        outputs = {}
-        for _ in range(self.repeats):
-            for column in COLUMNS:
-                start, start_cpu = time.perf_counter(), time.process_time()
-                outputs[column] = np.asarray(self.runs[column]())
-                wall[column].append(time.perf_counter() - start)
-                cpu[column].append(time.process_time() - start_cpu)
-        return wall, cpu, outputs
+        """Warm up, then time the columns interleaved (a `Rounds`: seconds and last weights)."""
+        return interleaved_rounds(self.runs, self.repeats, warmups=self.warmups)
 
     def same_mask_difference(self):
         """Ours run with lime's own masks vs lime: max |difference| / max |lime weight|."""
@@ -383,25 +391,12 @@ class Case:
         return float(np.abs(mine[: self.num_segments] - theirs).max()) / scale
 
 
-def _timed(fn, *args):
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
-
-
 def lime_weights(explanation, label, num_segments):
     """lime's (segment, weight) list for `label` as an array (F,)."""
     weights = np.zeros(num_segments)
     for segment_id, weight in explanation.local_exp[label]:
         weights[segment_id] = weight
     return weights
-
-
-def lime_version():
-    """lime's installed version (the package has no __version__)."""
-    from importlib.metadata import version
-
-    return version("lime")
 
 
 def top_overlap(a, b, k):
@@ -413,21 +408,14 @@ def top_overlap(a, b, k):
 # -- memory, in fresh subprocesses ----------------------------------------------
 
 
-def measure_memory(model_name, samples, batch_size):
-    """Peak RSS (MB) of a fresh process explaining once with `samples` samples."""
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
+def measure_memory(model_name, sizes, batch_size):
+    """Peak RSS (MB) of a fresh process explaining once, at each of two sample counts."""
+    return peak_rss_at_two_sizes(
+        Path(__file__).resolve(),
         "--measure-memory",
-        str(samples),
-        "--memory-model",
-        model_name,
-        "--batch-size",
-        str(batch_size),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
-    line = [row for row in result.stdout.splitlines() if row.startswith("peak_kb=")][-1]
-    return int(line.split("=")[1]) / 1024.0
+        sizes,
+        ["--memory-model", model_name, "--batch-size", batch_size],
+    )
 
 
 def memory_child(model_name, samples, batch_size):
@@ -444,26 +432,7 @@ def memory_child(model_name, samples, batch_size):
         verbose=0,
     )
     explainer.explain(image[None])
-    print(f"peak_kb={peak_rss_kb()}")
-
-
-def peak_rss_kb():
-    """This process's peak resident memory in kB.
-
-    VmHWM belongs to the process's own address space. `ru_maxrss` is not used
-    where VmHWM exists: Linux carries it over from the parent through fork and
-    exec, so a child of this (large) benchmark process would report at least
-    the parent's peak.
-    """
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    # ru_maxrss is in kilobytes on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    report_peak_rss()
 
 
 # -- reporting ------------------------------------------------------------------
@@ -471,23 +440,21 @@ def peak_rss_kb():
 
 def markdown_table(rows, unit="s"):
     """rows: [(Case, {column: median seconds})] -> Markdown table text."""
+    peers = COLUMNS[2:]
+    ratios = ["ours / lower bound"] + [f"{column} / ours" for column in peers]
     lines = [
-        f"| model | segments | lower bound ({unit}) | ours ({unit}) "
-        f"| lime bs 10, model.predict ({unit}) | lime bs 10, compiled ({unit}) "
-        f"| lime bs 100, compiled ({unit}) "
-        f"| xplique ({unit}) | ours / lower bound | lime (10, predict) / ours "
-        "| lime (10) / ours | lime (100) / ours | xplique / ours |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | segments | "
+        + " | ".join(f"{HEADINGS[column]} ({unit})" for column in COLUMNS)
+        + " | "
+        + " | ".join(ratios)
+        + " |",
+        "|---|" + "---:|" * (1 + len(COLUMNS) + len(ratios)),
     ]
     for case, median in rows:
         ours = median["ours"]
         seconds = " | ".join(f"{median[column]:.2f}" for column in COLUMNS)
-        lines.append(
-            f"| {case.name} | {case.num_segments} | {seconds} "
-            f"| {ours / median['lower bound']:.2f}x | {median['lime (10, predict)'] / ours:.2f}x "
-            f"| {median['lime (10)'] / ours:.2f}x "
-            f"| {median['lime (100)'] / ours:.2f}x | {median['xplique'] / ours:.2f}x |"
-        )
+        values = [ratio(ours, median["lower bound"])] + [ratio(median[c], ours) for c in peers]
+        lines.append(f"| {case.name} | {case.num_segments} | {seconds} | " + " | ".join(values) + " |")
     return "\n".join(lines)
 
 
@@ -496,6 +463,12 @@ def target_lines(rows, clock):
     lines = []
     for case, median in rows:
         ours = median["ours"]
+        if lime is None:
+            lines.append(
+                f"{case.name} ({clock}): ours / lower bound = {ours / median['lower bound']:.2f}x; "
+                f"lime is not installed, so the targets against lime are not measured"
+            )
+            continue
         default = median["lime (10, predict)"] / ours
         compiled = median["lime (10)"] / ours
         # No implementation can beat the bare forward passes: this is the ceiling.
@@ -548,14 +521,9 @@ def parse_args(argv=None):
         help="samples of the larger memory run (default 10 x --samples)",
     )
     parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: small CNN only, 200 samples, 1 round",
-    )
-    parser.add_argument(
         "--full", action="store_true", help="also measure memory on MobileNetV2 (slow)"
     )
-    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    add_run_options(parser, quick="smoke run: small CNN only, 200 samples, 1 round")
     # Internal: the memory subprocess.
     parser.add_argument("--measure-memory", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--memory-model", default="small CNN", help=argparse.SUPPRESS)
@@ -579,19 +547,20 @@ def main(argv=None):
         memory_child(args.memory_model, args.measure_memory, args.batch_size)
         return
 
-    command = command_line()
-    versions = (
-        f"tensorflow {tf.__version__}, keras {keras.__version__}, lime {lime_version()}, "
-        f"xplique {xplique.__version__}, scikit-image {skimage.__version__}"
+    library_versions = versions(
+        ("lime", version_of(lime, "lime")),
+        ("xplique", version_of(xplique)),
+        ("scikit-image", skimage.__version__),
     )
-    print(f"command: {command}")
-    print(f"versions: {versions}, python {sys.version.split()[0]}")
+    command = announce(library_versions)
     B = args.batch_size
-    print(
-        f"{args.samples} samples per explanation; images per model call: ours, lower bound "
-        f"and xplique {B}, lime 10 (model.predict, and compiled) and 100 (compiled); lime's "
-        f"compiled classifier_fn is the lower bound's tf.function + .numpy()"
-    )
+    calls = f"ours, lower bound and xplique {B}" if xplique is not None else f"ours and lower bound {B}"
+    if lime is not None:
+        calls += (
+            ", lime 10 (model.predict, and compiled) and 100 (compiled); lime's "
+            "compiled classifier_fn is the lower bound's tf.function + .numpy()"
+        )
+    print(f"{args.samples} samples per explanation; images per model call: {calls}")
 
     # Other processes' load is the main source of noise: record it with the results.
     load_start = os.getloadavg()[0]
@@ -606,18 +575,18 @@ def main(argv=None):
             f"quickshift {case.segment_seconds:.3f} s -> {case.num_segments} segments, "
             f"{repeats} interleaved round(s)"
         )
-        wall, cpu, outputs = case.run_rounds()
-        rows.append((case, {column: statistics.median(wall[column]) for column in COLUMNS}))
-        cpu_rows.append((case, {column: statistics.median(cpu[column]) for column in COLUMNS}))
-        for label, times in (("seconds", wall), ("CPU seconds", cpu)):
-            rounds = ", ".join(
-                f"{column} [{' '.join(f'{t:.2f}' for t in times[column])}]" for column in COLUMNS
-            )
-            print(f"{name}: {label} per round: {rounds}")
+        rounds = case.run_rounds()
+        outputs = rounds.outputs
+        rows.append((case, rounds.medians()))
+        cpu_rows.append((case, rounds.medians("cpu")))
+        for label, clock in (("seconds", "wall"), ("CPU seconds", "cpu")):
+            print(f"{name}: {label} per round: {rounds.text(clock)}")
 
         # Agreement of the segment weights.
         k = min(TOP_K, case.num_segments - 1)
-        if case.constant_outputs:
+        if lime is None:
+            agreement = f"{name}: lime is not installed, no agreement to check"
+        elif case.constant_outputs:
             agreement = (
                 f"{name}: the model's outputs are the same for every input, so every "
                 f"library's weights are 0 (max |ours| {np.abs(outputs['ours']).max():.1e}, "
@@ -625,11 +594,13 @@ def main(argv=None):
             )
         else:
             overlap = top_overlap(outputs["ours"], outputs["lime (10)"], k)
-            overlap_xq = top_overlap(outputs["ours"], outputs["xplique"], k)
+            versus = ""
+            if xplique is not None:
+                versus = f" (vs xplique: {top_overlap(outputs['ours'], outputs['xplique'], k)}/{k})"
             difference = case.same_mask_difference()
             agreement = (
                 f"{name}: top-{k} segments by |weight|, ours vs lime (own masks each): "
-                f"{overlap}/{k} shared (vs xplique: {overlap_xq}/{k}); with lime's masks, "
+                f"{overlap}/{k} shared{versus}; with lime's masks, "
                 f"max |ours - lime| / max |lime| = {difference:.1e}"
             )
         print(agreement)
@@ -658,8 +629,7 @@ def main(argv=None):
     memory_models = list(models) if args.full else ["small CNN"]
     memory = []
     for name in memory_models:
-        small = measure_memory(name, args.samples, B)
-        large = measure_memory(name, args.memory_samples, B)
+        small, large = measure_memory(name, (args.samples, args.memory_samples), B)
         line = (
             f"memory, {name}: peak RSS ours {small:.0f} MB at {args.samples} samples, "
             f"{large:.0f} MB at {args.memory_samples} samples: difference "
@@ -676,10 +646,9 @@ def main(argv=None):
     print(load)
 
     if not args.no_write:
-        date = datetime.date.today().isoformat()
         body = "\n".join(
             [
-                f"`{command}`, {date}, {versions}.",
+                f"{provenance(command, library_versions)}.",
                 "",
                 f"One image, {args.samples} samples, medians of interleaved rounds. Ours, the "
                 f"lower bound and xplique send {B} images per model call; lime runs as its "
@@ -702,7 +671,6 @@ def main(argv=None):
             + [f"- {line}" for line in notes + targets + memory + [load + "."]]
         )
         write_section(SECTION, body)
-        print("\nwrote benchmarks/RESULTS.md")
 
 
 if __name__ == "__main__":

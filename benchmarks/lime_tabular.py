@@ -62,31 +62,35 @@ The script prints the versions, the command and a Markdown table, and
 """
 
 import argparse
-import datetime
 import os
-import statistics
-import sys
-import time
-from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# common sets the environment defaults, so it comes before Keras and TensorFlow.
+from common import (
+    add_run_options,
+    announce,
+    apply_defaults,
+    interleaved_rounds,
+    optional_import,
+    provenance,
+    ratio,
+    version_of,
+    versions,
+    write_section,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-for folder in (ROOT, ROOT / "benchmarks"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+# isort: split
 
 import keras  # noqa: E402
-import lime  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from lime.lime_tabular import LimeTabularExplainer  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 from sklearn.datasets import load_breast_cancer  # noqa: E402
 
 from keras_explain.methods.lime.tabular import LimeTabular  # noqa: E402
-from results import command_line, write_section  # noqa: E402
+
+lime = optional_import("lime")
+if lime is not None:
+    from lime.lime_tabular import LimeTabularExplainer
 
 SECTION = "LimeTabular (benchmarks/lime_tabular.py)"
 MODELS = {"small": (32,), "wide": (256, 256)}
@@ -198,12 +202,13 @@ def sampling_only(explainer, rows, samples, batch_size):
     return run
 
 
-def run_lime(x, rows, targets, predict, samples, seed=0, indices=None):
-    """lime's weights for `indices` (default all rows) as (len, F), and the seconds taken."""
-    explainer = LimeTabularExplainer(x.astype(np.float64), random_state=seed)
-    indices = range(len(rows)) if indices is None else indices
-    weights = np.zeros((len(indices), x.shape[1]))
-    start = time.perf_counter()
+def lime_explainer(x, seed=0):
+    return LimeTabularExplainer(x.astype(np.float64), random_state=seed)
+
+
+def lime_weights(explainer, rows, targets, predict, samples, indices):
+    """lime's weights for the rows `indices` as (len, F), one `explain_instance` each."""
+    weights = np.zeros((len(indices), rows.shape[1]))
     for k, i in enumerate(indices):
         label = int(targets[i])
         explanation = explainer.explain_instance(
@@ -211,7 +216,7 @@ def run_lime(x, rows, targets, predict, samples, seed=0, indices=None):
         )
         for feature, weight in explanation.local_exp[label]:
             weights[k, feature] = weight
-    return weights, time.perf_counter() - start
+    return weights
 
 
 def agreement(ours, theirs):
@@ -244,38 +249,44 @@ def measure(name, hidden, x, y, rows, args):
 
     bound()  # trace
     sampling()  # trace
-    explained = explainer.explain(rows)  # trace
+    targets = explainer.explain(rows).targets  # trace
     compiled(rows[:2]), keras_predict(rows[:2])
-    times = {"lower bound": [], "sampling": [], "ours": [], "lime": [], "lime, model.predict": []}
+    runs = {"lower bound": bound, "sampling": sampling, "ours": lambda: explainer.explain(rows)}
     theirs = np.zeros(rows.shape)
     chunks = np.array_split(np.arange(len(rows)), args.repeats)
+    if lime is not None:
+
+        def run_lime(predict, keep):
+            def run(peer, chunk):
+                weights = lime_weights(peer, rows, targets, predict, args.samples, chunk)
+                if keep:
+                    theirs[chunk] = weights
+
+            return run
+
+        runs["lime"] = run_lime(compiled, keep=True)
+        runs["lime, model.predict"] = run_lime(keras_predict, keep=False)
+
+    def prepare(contender, round_index):
+        """lime's explainer (built untimed) and its share of the rows; nothing for the others."""
+        return (lime_explainer(x), chunks[round_index]) if contender.startswith("lime") else ()
+
     # Interleaved rounds: the lower bound, sampling and ours on all rows, lime on a share
     # of the rows (each row once over the rounds), so that load on a shared
     # machine hits every contender alike.
-    for chunk in chunks:
-        start = time.perf_counter()
-        bound()
-        times["lower bound"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        sampling()
-        times["sampling"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        explained = explainer.explain(rows)
-        times["ours"].append(time.perf_counter() - start)
-        theirs[chunk], seconds = run_lime(x, rows, explained.targets, compiled, args.samples, indices=chunk)
-        times["lime"].append(seconds)
-        _, seconds = run_lime(x, rows, explained.targets, keras_predict, args.samples, indices=chunk)
-        times["lime, model.predict"].append(seconds)
-    median = {key: statistics.median(times[key]) for key in ("lower bound", "sampling", "ours")}
-    median["lime"] = sum(times["lime"])
-    median["lime, model.predict"] = sum(times["lime, model.predict"])
+    rounds = interleaved_rounds(runs, args.repeats, prepare=prepare)
+    explained = rounds.outputs["ours"]
+    median = {key: value for key, value in rounds.medians().items() if not key.startswith("lime")}
+    print(f"{name}: batch {batch_size} rows per model call; seconds per round: {rounds.text()}")
+    if lime is None:
+        return median, batch_size, None
+    median["lime"] = sum(rounds.wall["lime"])
+    median["lime, model.predict"] = sum(rounds.wall["lime, model.predict"])
     floor_rows = min(20, len(rows))
     floor = np.arange(floor_rows)
-    again, _ = run_lime(x, rows, explained.targets, compiled, args.samples, seed=1, indices=floor)
+    again = lime_weights(lime_explainer(x, seed=1), rows, targets, compiled, args.samples, floor)
     quality = agreement(explained.attributions, theirs) + agreement(again, theirs[:floor_rows])
     quality += (floor_rows,)
-    rounds = ", ".join(f"{k} [{' '.join(f'{t:.2f}' for t in v)}]" for k, v in times.items())
-    print(f"{name}: batch {batch_size} rows per model call; seconds per round: {rounds}")
     print(
         f"{name}: ours vs lime on {len(rows)} rows: Spearman |w| {quality[0]:.3f}, top-5 {quality[1]:.3f}; "
         f"lime vs lime (seed 1) on {floor_rows} rows: {quality[2]:.3f}, {quality[3]:.3f}"
@@ -284,23 +295,33 @@ def measure(name, hidden, x, y, rows, args):
 
 
 def markdown_table(results, rows):
+    """The table; lime's columns only when lime is installed."""
+    per_row = lambda key: lambda m: f"{1000 * m[key] / rows:.1f}"  # noqa: E731
+    columns = [
+        ("lower bound (s)", lambda m: f"{m['lower bound']:.2f}", False),
+        ("sampling (s)", lambda m: f"{m['sampling']:.2f}", False),
+        ("ours (s)", lambda m: f"{m['ours']:.2f}", False),
+        ("lime, model.predict (s)", lambda m: f"{m['lime, model.predict']:.2f}", True),
+        ("lime, compiled predict (s)", lambda m: f"{m['lime']:.2f}", True),
+        ("ours / lower bound", lambda m: ratio(m["ours"], m["lower bound"]), False),
+        (
+            "(lower bound + sampling) / lower bound",
+            lambda m: ratio(m["lower bound"] + m["sampling"], m["lower bound"]),
+            False,
+        ),
+        ("lime (model.predict) / ours", lambda m: ratio(m["lime, model.predict"], m["ours"], 1), True),
+        ("lime (compiled) / ours", lambda m: ratio(m["lime"], m["ours"], 1), True),
+        ("lime (compiled) / lower bound", lambda m: ratio(m["lime"], m["lower bound"], 1), True),
+        ("ours per row (ms)", per_row("ours"), False),
+        ("lime (model.predict) per row (ms)", per_row("lime, model.predict"), True),
+    ]
+    columns = [(heading, cell) for heading, cell, peer in columns if lime is not None or not peer]
     lines = [
-        "| model | lower bound (s) | sampling (s) | ours (s) | lime, model.predict (s) "
-        "| lime, compiled predict (s) | ours / lower bound | (lower bound + sampling) / lower bound "
-        "| lime (model.predict) / ours | lime (compiled) / ours | lime (compiled) / lower bound "
-        "| ours per row (ms) | lime (model.predict) per row (ms) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | " + " | ".join(heading for heading, _ in columns) + " |",
+        "|---|" + "---:|" * len(columns),
     ]
     for name, (median, _, _) in results.items():
-        low, drawn, ours, lime_s, lime_p = (
-            median[k] for k in ("lower bound", "sampling", "ours", "lime", "lime, model.predict")
-        )
-        lines.append(
-            f"| {name} | {low:.2f} | {drawn:.2f} | {ours:.2f} | {lime_p:.2f} | {lime_s:.2f} "
-            f"| {ours / low:.2f}x | {(low + drawn) / low:.2f}x | {lime_p / ours:.1f}x "
-            f"| {lime_s / ours:.1f}x | {lime_s / low:.1f}x | {1000 * ours / rows:.1f} "
-            f"| {1000 * lime_p / rows:.1f} |"
-        )
+        lines.append(f"| {name} | " + " | ".join(cell(median) for _, cell in columns) + " |")
     return "\n".join(lines)
 
 
@@ -309,12 +330,6 @@ def markdown_table(results, rows):
 
 def target_lines(results, rows, samples):
     """The targets, each with the ratios measured in this run and met / not met."""
-    usual = {name: m["lime, model.predict"] / m["ours"] for name, (m, _, _) in results.items()}
-    best = {name: m["lime"] / m["ours"] for name, (m, _, _) in results.items()}
-    ceiling = {name: m["lime"] / m["lower bound"] for name, (m, _, _) in results.items()}
-    reach = {
-        name: m["lime"] / (m["lower bound"] + m["sampling"]) for name, (m, _, _) in results.items()
-    }
     bound = {name: m["ours"] / m["lower bound"] for name, (m, _, _) in results.items()}
     floor = {
         name: (m["lower bound"] + m["sampling"]) / m["lower bound"]
@@ -325,11 +340,30 @@ def target_lines(results, rows, samples):
         f"(sampling alone {1000 * m['sampling'] / rows:.1f} ms)"
         for name, (m, _, _) in results.items()
     )
+    own = [
+        "Target within 1.5x of the lower bound: "
+        + ", ".join(
+            f"{name} {value:.2f}x {'MET' if value <= 1.5 else 'NOT MET'} "
+            f"(drawing the samples alone brings the bound to {floor[name]:.2f}x)"
+            for name, value in bound.items()
+        )
+        + ".",
+        f"Ours minus the lower bound, per row (sampling, kernel weights, surrogate sums and fits, "
+        f"the batching loop, labels): {rest}.",
+    ]
+    if lime is None:
+        return ["lime is not installed: the targets against lime are not measured."] + own
+    usual = {name: m["lime, model.predict"] / m["ours"] for name, (m, _, _) in results.items()}
+    best = {name: m["lime"] / m["ours"] for name, (m, _, _) in results.items()}
+    ceiling = {name: m["lime"] / m["lower bound"] for name, (m, _, _) in results.items()}
+    reach = {
+        name: m["lime"] / (m["lower bound"] + m["sampling"]) for name, (m, _, _) in results.items()
+    }
     return [
         "Target >= 20x faster than lime end to end, against lime as its users run it "
         f"(`explain_instance(row, model.predict, num_samples={samples})` per row): "
         + ", ".join(
-            f"{name} {ratio:.0f}x {'MET' if ratio >= 20 else 'NOT MET'}" for name, ratio in usual.items()
+            f"{name} {value:.0f}x {'MET' if value >= 20 else 'NOT MET'}" for name, value in usual.items()
         )
         + ".",
         "Against lime with a compiled predict function (its best case): "
@@ -340,18 +374,7 @@ def target_lines(results, rows, samples):
             for name in best
         )
         + ".",
-        "Target within 1.5x of the lower bound: "
-        + ", ".join(
-            f"{name} {ratio:.2f}x {'MET' if ratio <= 1.5 else 'NOT MET'} "
-            f"(drawing the samples alone brings the bound to {floor[name]:.2f}x)"
-            for name, ratio in bound.items()
-        )
-        + ".",
-        f"Ours minus the lower bound, per row (sampling, kernel weights, surrogate sums and fits, "
-        f"the batching loop, labels): {rest}.",
-    ]
-
-
+    ] + own
 
 
 def parse_args(argv=None):
@@ -361,13 +384,10 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=None, help="rounds of ours and lower bound (default 3)")
     parser.add_argument("--batch-size", type=int, default=None, help="LimeTabular batch_size (default: its own)")
     parser.add_argument("--models", default="small,wide", help="comma-separated: small, wide")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 10 rows, 1000 samples, 1 round")
-    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
-    args = parser.parse_args(argv)
-    defaults = (10, 1000, 1) if args.quick else (100, 5000, 3)
-    for name, default in zip(("rows", "samples", "repeats"), defaults):
-        if getattr(args, name) is None:
-            setattr(args, name, default)
+    add_run_options(parser, quick="smoke run: 10 rows, 1000 samples, 1 round")
+    args = apply_defaults(
+        parser.parse_args(argv), {"rows": (10, 100), "samples": (1000, 5000), "repeats": (1, 3)}
+    )
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     if any(m not in MODELS for m in args.models):
         parser.error(f"--models: choose from {', '.join(MODELS)}")
@@ -378,11 +398,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    command = command_line()
-    lime_version = getattr(lime, "__version__", "0.2.0.1")
-    versions = f"tensorflow {tf.__version__}, keras {keras.__version__}, lime {lime_version}"
-    print(f"command: {command}")
-    print(f"versions: {versions}, python {sys.version.split()[0]}")
+    library_versions = versions(("lime", version_of(lime, "lime")))
+    command = announce(library_versions)
     x, y, rows, _ = load_data(args.rows)
     print(f"{len(rows)} breast_cancer rows x {args.samples} samples = {len(rows) * args.samples} model rows")
     load_before = os.getloadavg()[0]
@@ -399,7 +416,6 @@ def main(argv=None):
     for line in readings:
         print(f"- {line}")
     if not args.no_write:
-        date = datetime.date.today().isoformat()
         shapes = "; ".join(
             f"{name}: 30 -> {' -> '.join(str(u) for u in MODELS[name])} -> 2, {batch} rows per model call"
             for name, (_, batch, _) in results.items()
@@ -408,10 +424,11 @@ def main(argv=None):
             f"{name}: Spearman |w| {q[0]:.2f}, top-5 {q[1]:.2f} "
             f"(lime vs itself, seed 1, first {q[4]} rows: {q[2]:.2f}, {q[3]:.2f})"
             for name, (_, _, q) in results.items()
-        )
+            if q is not None
+        ) or "lime is not installed"
         reading = "\n".join(f"- {line}" for line in readings)
         body = (
-            f"`{command}`, {date}, {versions}; {load} on {os.cpu_count()} shared cores.\n\n"
+            f"{provenance(command, library_versions)}; {load} on {os.cpu_count()} shared cores.\n\n"
             f"{len(rows)} breast_cancer rows x {args.samples} samples ({len(rows) * args.samples} model rows), "
             f"num_features=10, quartile bins; {args.repeats} interleaved round(s): medians for ours, the "
             f"lower bound and sampling, totals over the rounds for lime (each row once). Models ({shapes}). "
@@ -422,7 +439,6 @@ def main(argv=None):
             f"Agreement of ours with lime on the same rows: {agree}.\n"
         )
         write_section(SECTION, body)
-        print("\nwrote benchmarks/RESULTS.md")
 
 
 if __name__ == "__main__":

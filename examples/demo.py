@@ -27,11 +27,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-
 import fit_callback  # noqa: E402  (examples/fit_callback.py)
-import keras_explain as kx  # noqa: E402
+import numpy as np  # noqa: E402
 import saved_model  # noqa: E402  (examples/saved_model.py)
+
+import keras_explain as kx  # noqa: E402
 
 
 def image_explainers(model, background, seed):
@@ -158,10 +158,11 @@ def main():
         feature_names=features,
     )
     for e in digit_explanations:
-        e.extras["class_names"] = saved_model.DIGITS
+        e.annotate(class_names=saved_model.DIGITS)
     for e in table_explanations:
-        e.extras.setdefault("class_names", classes)
-        e.extras.setdefault("feature_names", features)
+        e.annotate(class_names=e.class_names or classes)
+        if "feature_names" not in e.extras:
+            e.annotate(feature_names=features)
     report = kx.report.write_html(
         digit_explanations + table_explanations,
         os.path.join(out, "report.html"),

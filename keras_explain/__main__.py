@@ -1,4 +1,4 @@
-"""`python -m keras_explain`: the `keras-explain` command (see keras_explain/cli.py)."""
+"""`python -m keras_explain`: the `keras-explain` command (see keras_explain/cli/)."""
 
 import sys
 

@@ -29,17 +29,7 @@ def method_options(method):
 
 
 def build_explainer(model, method="saliency", **options):
-    """Build the explainer registered as `method` with `options`.
-
-    For a wrapper (SmoothGrad) the option `explainer` names the wrapped method
-    (default: saliency); options the wrapped method takes go to it.
-
-    Returns:
-        (explainer, explain options).
-
-    Raises:
-        ValueError: for an unknown method or option.
-    """
+    """(explainer, explain options) for a method name; see `engine.registry.build_explainer`."""
     return _registry().build_explainer(model, method, **options)
 
 

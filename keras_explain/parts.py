@@ -23,37 +23,32 @@ import dataclasses
 from typing import Any, Optional
 
 
-@dataclasses.dataclass
-class Checks:
-    completeness_gap: Optional[Any] = None
-    baseline_scores: Optional[Any] = None
-    additivity_gap: Optional[Any] = None
-    expected_value: Optional[Any] = None
+def _part(name, fields, doc):
+    """A dataclass of optional fields, each None until a method fills it."""
+    cls = dataclasses.make_dataclass(name, [(f, Optional[Any], None) for f in fields])
+    cls.__doc__ = doc
+    cls.__module__ = __name__
+    return cls
 
 
-@dataclasses.dataclass
-class SurrogateFit:
-    intercept: Optional[Any] = None
-    score: Optional[Any] = None
-    local_pred: Optional[Any] = None
-    used: Optional[Any] = None
-    labels: Optional[Any] = None
-    segment_weights: Optional[Any] = None
-    feature_weights: Optional[Any] = None
-
-
-@dataclasses.dataclass
-class Superpixels:
-    segments: Optional[Any] = None
-    num_segments: Optional[Any] = None
-
-
-@dataclasses.dataclass
-class TableFeatures:
-    feature_names: Optional[Any] = None
-    feature_labels: Optional[Any] = None
-    feature_values: Optional[Any] = None
-    mode: Optional[str] = None
+Checks = _part(
+    "Checks",
+    ("completeness_gap", "baseline_scores", "additivity_gap", "expected_value"),
+    "Per example: sum(attributions) - (f(x) - f(reference)), and the reference's value.",
+)
+SurrogateFit = _part(
+    "SurrogateFit",
+    ("intercept", "score", "local_pred", "used", "labels", "segment_weights", "feature_weights"),
+    "LIME's weighted linear model per example (and per explained label).",
+)
+Superpixels = _part(
+    "Superpixels", ("segments", "num_segments"), "The segments (N, H, W) and their count per image."
+)
+TableFeatures = _part(
+    "TableFeatures",
+    ("feature_names", "feature_labels", "feature_values", "mode"),
+    "How a table's columns read: names, per-example labels and values, the mode.",
+)
 
 
 #: Part name -> its class, in the order they are shown.

@@ -1,6 +1,6 @@
 """Every registered method x every invariant the engine promises.
 
-A method registered later is covered by adding its `Case` to method_cases.py;
+A method registered later is covered by adding its `Case` to helpers/method_cases.py;
 `test_every_registered_method_has_a_case` fails until it is there.
 """
 
@@ -9,7 +9,6 @@ import pytest
 import tensorflow as tf
 
 import keras_explain as kx
-from method_cases import method_cases  # noqa: F401  (the fixture)
 
 METHODS = kx.available_methods()
 #: The documented agreement across batch sizes (absolute, relative): the

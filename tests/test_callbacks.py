@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import quadrant_images
+from helpers.models import quadrant_images
 
 import keras_explain as kx
 from keras_explain.callbacks import ExplanationLogger, rank_correlation

@@ -24,8 +24,8 @@ from PIL import Image
 
 import keras_explain as kx
 import keras_explain.methods  # noqa: F401 - registers every method (also with a lazy __init__)
-from keras_explain import cli, io
 from keras_explain import api as registry
+from keras_explain import cli, io
 
 METHODS = registry.available_methods()
 FORMATS = ("png", "pdf", "npz", "html", "json")
@@ -507,15 +507,18 @@ def test_usage_and_input_messages(ws, capsys):
         ),
         (
             base + ["--class-names", "nope.txt"],
-            "--class-names: expected a text file with one class name per line, received 'nope.txt', which does not exist.",
+            "--class-names: expected a text file with one class name per line, received 'nope.txt', "
+            "which does not exist.",
         ),
         (
             base + ["--background", "background.npy"],
-            f"--background: expected a method that takes it ({_users(['background'])}), received --method saliency, which does not.",
+            f"--background: expected a method that takes it ({_users(['background'])}), "
+            "received --method saliency, which does not.",
         ),
         (
             base + ["--num-samples", "10"],
-            f"--num-samples: expected a method that takes it ({_users(['num_samples', 'samples'])}), received --method saliency, which does not.",
+            f"--num-samples: expected a method that takes it ({_users(['num_samples', 'samples'])}), "
+            "received --method saliency, which does not.",
         ),
         (base + ["--num-samples", "0"], "--num-samples: expected an integer >= 1, received 0."),
         (
@@ -628,6 +631,17 @@ def test_custom_objects_and_unsafe_load_what_the_errors_point_to(ws, capsys):
         "keras-explain: warning: --unsafe: loading lambda.keras with safe mode off runs Python "
         "code stored in it\n"
     )
+
+
+def test_an_unconverged_integral_is_a_warning_line(ws, capsys):
+    args = ["explain", "mlp.keras", "rows.csv", "--method", "integrated_gradients", "--format", "json"]
+    code, _, err = _main(ws, args + ["--option", "steps=2", "--out", "out/coarse"], capsys)
+    assert code == 0
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("keras-explain: warning: Integrated Gradients: ")
+    assert lines[0].endswith("use more steps (for example steps=8) or rule='gauss_legendre'.")
+    code, _, err = _main(ws, args + ["--option", "steps=400", "--out", "out/fine"], capsys)
+    assert (code, err) == (0, "")
 
 
 def test_help_version_and_methods(ws, capsys):

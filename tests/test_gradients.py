@@ -142,8 +142,8 @@ def test_smoothgrad_targets_come_from_the_clean_input(linear_model, linear_weigh
 def test_a_large_completeness_gap_warns_and_suggests_more_steps(tanh_mlp, rows):
     import warnings
 
-    from keras_explain.methods.gradients import CompletenessWarning
     from keras_explain.engine.checks import GAP_FLOOR, GAP_WARNING
+    from keras_explain.methods.gradients import CompletenessWarning
 
     with pytest.warns(CompletenessWarning) as caught:
         coarse = kx.IntegratedGradients(tanh_mlp, steps=2, baseline=-2.0).explain(rows * 3)

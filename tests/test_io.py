@@ -324,7 +324,8 @@ def test_read_table(tmp_path):
         "a,b\n1,\n": "a number in every cell, received '{p}', an empty cell in row 1, column 'b'",
         "a,b\n1,inf\n": "finite numbers, received '{p}', 'inf' in row 1, column 'b'",
         "a,a\n1,2\n": "distinct, non-empty feature names in the header, received '{p}', whose header repeats 'a'",
-        "a,b\n": "a header row of feature names and at least one row of numbers, received '{p}', which has a header but no rows",
+        "a,b\n": "a header row of feature names and at least one row of numbers, received '{p}', "
+        "which has a header but no rows",
     }
     for text, expected in cases.items():
         bad = _csv(tmp_path / "bad.csv", text)

@@ -154,14 +154,16 @@ def test_quickshift_default_and_grayscale():
 
     grey = transform.resize(data.camera(), (64, 64))[None, ..., None].astype("float32")
     model = keras.Sequential(
-        [keras.Input((64, 64, 1)), keras.layers.Conv2D(2, 3), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)]
+        [keras.Input((64, 64, 1)), keras.layers.Conv2D(2, 3), keras.layers.GlobalAveragePooling2D(),
+         keras.layers.Dense(2)]
     )
     e = kx.LimeImage(model, num_samples=50, random_state=0).explain(grey)
     assert e.inputs.shape == (1, 64, 64, 1)
     from skimage.segmentation import quickshift
 
     picture = np.repeat(grey[0], 3, axis=-1).astype("float64")
-    expected = quickshift(picture, kernel_size=4, max_dist=200, ratio=0.2, rng=int(np.random.default_rng(0).integers(0, 2**31 - 1)))
+    seed = int(np.random.default_rng(0).integers(0, 2**31 - 1))
+    expected = quickshift(picture, kernel_size=4, max_dist=200, ratio=0.2, rng=seed)
     _, renumbered = np.unique(expected, return_inverse=True)
     np.testing.assert_array_equal(e.segments[0], renumbered.reshape(64, 64))
     assert e.num_segments[0] == len(np.unique(expected)) > 2

@@ -13,9 +13,9 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 import keras_explain as kx
 from keras_explain.api import build_explainer
 from keras_explain.engine.tables import TableSchema
-from keras_explain.methods.lime.tabular_stats import BINNED, TrainingStatistics
 from keras_explain.methods.lime.tabular import LimeTabular, fit_surrogate
 from keras_explain.methods.lime.tabular_sampler import NeighbourhoodSampler, first_reaching, uniform24
+from keras_explain.methods.lime.tabular_stats import BINNED, TrainingStatistics
 
 lime_tabular = pytest.importorskip("lime.lime_tabular")
 

@@ -8,7 +8,6 @@ import pytest
 
 import keras_explain as kx
 from keras_explain.engine import registry
-from method_cases import method_cases  # noqa: F401  (the fixture)
 
 PACKAGE = pathlib.Path(kx.__file__).parent
 

@@ -3,6 +3,7 @@
 import os
 import sys
 import time
+import warnings
 
 from keras_explain import io
 from keras_explain.cli.checks import check_files, method_plan, parse_target, resolve_target
@@ -52,7 +53,11 @@ def run_explain(args):
 
     explainer, call = registry.build_explainer(model, method, **arguments)
     start = time.perf_counter()
-    explanation = explainer.explain(inputs.x, targets=target, **call)
+    with warnings.catch_warnings(record=True) as caught:
+        # The explainers' warnings (an unconverged Integrated Gradients
+        # path, a LIME model whose output never moves) become output lines.
+        warnings.simplefilter("always")
+        explanation = explainer.explain(inputs.x, targets=target, **call)
     seconds = time.perf_counter() - start
     _describe_explanation(explanation, args, inputs, class_names, model_path)
     say(
@@ -66,6 +71,12 @@ def run_explain(args):
             for i, n in enumerate(inputs.names)
         ],
     )
+    ours = [w for w in caught if w.category.__module__.startswith("keras_explain")]
+    for w in caught:
+        if w not in ours:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for message in dict.fromkeys(str(w.message) for w in ours):
+        print(f"{PROG}: warning: {message}", file=sys.stderr)
     written = write_outputs(explanation, args, formats, class_names, model_path, show_progress)
     for path in written:
         say(f"{PROG}: wrote {path}")

@@ -10,17 +10,6 @@ from keras_explain.cli.progress import Progress
 #: Inputs on one page of a contact sheet.
 PER_PAGE = 48
 
-#: Per-input extras of an explanation copied into the JSON summary when present.
-_SUMMARY_EXTRAS = (
-    "completeness_gap",
-    "additivity_gap",
-    "expected_value",
-    "score",
-    "intercept",
-    "local_pred",
-)
-
-
 def write_outputs(explanation, args, formats, class_names, model_path, show_progress):
     """Write the chosen files to --out; return their paths."""
     from keras_explain import report, viz
@@ -60,7 +49,7 @@ def write_outputs(explanation, args, formats, class_names, model_path, show_prog
 
 
 def prediction_text(explanation, i, class_names):
-    """What the model predicted for input `i` and which output was explained, in words."""
+    """What the model predicted for example `i` and which output was explained, in words."""
     from keras_explain.viz import output_label
 
     predictions = explanation.predictions
@@ -80,68 +69,12 @@ def prediction_text(explanation, i, class_names):
     )
 
 
-def _sample_summary(explanation, i, names, notes, name_of, top):
-    """The JSON summary of input `i`: its prediction, target and per-input figures."""
-    predictions = explanation.predictions
-    target = int(explanation.targets[i])
-    row = {
-        "index": i,
-        "input": names[i],
-        "note": notes[i],
-        "target": target,
-        "target_name": name_of(target),
-        "attribution_sum": float(np.sum(explanation.attributions[i], dtype=np.float64)),
-    }
-    if predictions.ndim == 2 and predictions.shape[1] > 1:
-        predicted = int(np.argmax(predictions[i]))
-        order = np.argsort(-predictions[i], kind="stable")[:top]
-        row.update(
-            predicted=predicted,
-            predicted_name=name_of(predicted),
-            score=float(predictions[i, predicted]),
-            target_score=float(predictions[i, target]),
-            top=[
-                {"output": int(k), "name": name_of(int(k)), "score": float(predictions[i, k])}
-                for k in order
-            ],
-        )
-    elif predictions.ndim == 2:
-        row["output"] = float(predictions[i, 0])
-    for key in _SUMMARY_EXTRAS:
-        value = explanation.extras.get(key)
-        if (
-            isinstance(value, np.ndarray)
-            and value.dtype.kind in "fiu"
-            and len(value) == len(explanation)
-            and value.ndim in (1, 2)
-        ):
-            row.setdefault(key, float(value[i] if value.ndim == 1 else value[i, 0]))
-    if explanation.attributions.ndim == 2:
-        from keras_explain.report import feature_rows
-
-        row["features"] = [
-            {"feature": label, "value": value, "weight": weight}
-            for label, value, weight in feature_rows(
-                explanation, i, explanation.attributions.shape[1]
-            )
-        ]
-    return row
-
-
 def write_json(explanation, path, class_names, top=5):
-    """Write predictions, targets and per-input summaries as JSON; return the path."""
+    """Write predictions, targets and per-example summaries (`card.example_summary`) as JSON."""
     from keras_explain.explanation import jsonable
+    from keras_explain.render.card import example_summary
 
-    names = explanation.extras.get("input_names") or [f"#{i}" for i in range(len(explanation))]
-    notes = explanation.extras.get("input_notes") or [None] * len(explanation)
-
-    def name_of(k):
-        return class_names[k] if class_names is not None and 0 <= k < len(class_names) else None
-
-    samples = [
-        _sample_summary(explanation, i, names, notes, name_of, top)
-        for i in range(len(explanation))
-    ]
+    samples = [example_summary(explanation, i, class_names, top) for i in range(len(explanation))]
     summary = {
         "format": "keras_explain.cli.summary",
         "version": 1,

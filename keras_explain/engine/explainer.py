@@ -111,6 +111,10 @@ class Explainer:
       read it.
     * `state_attributes`: the private attributes the constructor sets
       besides the base class's; nothing else is stored on the instance.
+    * `config_attributes`: the constructor arguments `get_config()` returns,
+      read from the public attributes of the same names (each class adds its
+      own to its bases'); a method overrides `get_config` only for an
+      argument that is stored differently.
 
     The constructor stores and validates the configuration and checks the
     model; `explain()` never changes the explainer.
@@ -154,6 +158,7 @@ class Explainer:
     pairs_per_example = 1
     explain_options = {}
     state_attributes = ()
+    config_attributes = ("output", "batch_size", "run_eagerly", "verbose")
 
     def __init__(self, model, output=None, batch_size=None, run_eagerly=False, verbose="auto"):
         self._model_fn = ModelFunction(model, output)
@@ -193,13 +198,11 @@ class Explainer:
         return self._step.trace_count
 
     def get_config(self):
-        """The constructor arguments except the model, as a dict."""
-        return {
-            "output": self.output,
-            "batch_size": self.batch_size,
-            "run_eagerly": self.run_eagerly,
-            "verbose": self.verbose,
-        }
+        """The constructor arguments except the model, as a dict (see `config_attributes`)."""
+        names = []
+        for cls in reversed(type(self).__mro__):
+            names += [n for n in vars(cls).get("config_attributes", ()) if n not in names]
+        return {name: getattr(self, name) for name in names}
 
     @classmethod
     def from_config(cls, config, model):

@@ -84,6 +84,7 @@ class IntegratedGradients(Explainer):
 
     method = "integrated_gradients"
     smoothable = True
+    config_attributes = ("steps", "baseline", "rule")
     explain_options = {"baseline": "replaces the constructor's baseline for this call"}
 
     def __init__(self, model, steps=50, baseline=None, rule="trapezoid", **kwargs):
@@ -95,11 +96,6 @@ class IntegratedGradients(Explainer):
     @property
     def pairs_per_example(self):
         return self.steps
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(steps=self.steps, baseline=self.baseline, rule=self.rule)
-        return config
 
     def plan(self, x, targets, predictions, baseline=None):
         value = self.baseline if baseline is None else _check_baseline_value(baseline)

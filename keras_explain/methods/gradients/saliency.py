@@ -41,16 +41,12 @@ class GradientSaliency(Explainer):
     computes_predictions = True
     accepts_several_inputs = True
     smoothable = True
+    config_attributes = ("absolute", "multiply_by_inputs")
 
     def __init__(self, model, absolute=False, multiply_by_inputs=False, **kwargs):
         self.absolute = check_bool("absolute", absolute)
         self.multiply_by_inputs = check_bool("multiply_by_inputs", multiply_by_inputs)
         super().__init__(model, **kwargs)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(absolute=self.absolute, multiply_by_inputs=self.multiply_by_inputs)
-        return config
 
     def batch_kernel(self, rows):
         x = rows["x"]

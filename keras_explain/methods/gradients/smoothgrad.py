@@ -55,6 +55,7 @@ class SmoothGrad(Explainer):
     """
 
     method = "smoothgrad"
+    config_attributes = ("samples", "noise", "mode", "random_state")
 
     def __init__(
         self,
@@ -93,16 +94,11 @@ class SmoothGrad(Explainer):
     def get_config(self):
         config = super().get_config()
         del config["output"]
-        config.update(
-            explainer={
-                "class_name": type(self.explainer).__name__,
-                "config": self.explainer.get_config(),
-            },
-            samples=self.samples,
-            noise=self.noise,
-            mode=self.mode,
-            random_state=self.random_state,
-        )
+        # The wrapped explainer's output is the one explained.
+        config["explainer"] = {
+            "class_name": type(self.explainer).__name__,
+            "config": self.explainer.get_config(),
+        }
         return config
 
     @classmethod

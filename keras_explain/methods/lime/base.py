@@ -54,6 +54,7 @@ class LimeBase(Explainer):
     """
 
     explain_options = {"num_features": "features kept by the surrogate (feature selection)"}
+    config_attributes = ("num_samples", "kernel_width", "feature_selection", "random_state")
 
     def __init__(
         self, model, num_samples, kernel_width, feature_selection, random_state, **kwargs
@@ -71,16 +72,6 @@ class LimeBase(Explainer):
     @property
     def pairs_per_example(self):
         return self.num_samples
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            num_samples=self.num_samples,
-            kernel_width=self.kernel_width,
-            feature_selection=self.feature_selection,
-            random_state=self.random_state,
-        )
-        return config
 
     # -- the sampler and the kernel, written by each configuration ------------
 

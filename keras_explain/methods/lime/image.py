@@ -197,6 +197,7 @@ class LimeImage(LimeBase):
     """
 
     method = "lime_image"
+    config_attributes = ("segmentation", "segmentation_options", "hide_color")
     explain_options = {
         "top_labels": "also explain the k best-scoring labels of each image",
         "num_features": "superpixels kept per surrogate (default: all)",
@@ -242,14 +243,9 @@ class LimeImage(LimeBase):
 
     def get_config(self):
         config = super().get_config()
-        segmentation = self.segmentation
-        if callable(segmentation):
-            segmentation = getattr(segmentation, "__name__", "callable")
-        config.update(
-            segmentation=segmentation,
-            segmentation_options=self.segmentation_options,
-            hide_color=self.hide_color,
-        )
+        if callable(self.segmentation):
+            # Named only: a callable is passed again to `from_config`.
+            config["segmentation"] = getattr(self.segmentation, "__name__", "callable")
         return config
 
     @classmethod

@@ -144,6 +144,14 @@ class LimeTabular(LimeBase):
 
     method = "lime_tabular"
     state_attributes = ("_schema", "_training", "_sampler")
+    config_attributes = (
+        "class_names",
+        "mode",
+        "discretize_continuous",
+        "discretizer",
+        "training_labels",
+        "sample_around_instance",
+    )
     explain_options = {
         "num_features": "features kept by the surrogate (feature selection). Defaults to 10",
         "top_labels": "also explain the k best-scoring outputs of each row (the target first)",
@@ -161,12 +169,9 @@ class LimeTabular(LimeBase):
         discretize_continuous=True,
         discretizer="quartile",
         training_labels=None,
-        sample_around_instance=False,
-        kernel_width=None,
-        num_samples=5000,
-        feature_selection="auto",
-        batch_size=None,
-        random_state=None,
+        # The neighbourhood and the surrogate:
+        sample_around_instance=False, kernel_width=None, num_samples=5000,
+        feature_selection="auto", batch_size=None, random_state=None,
         **kwargs,
     ):
         self.mode = check_choice("mode", mode, MODES)
@@ -238,17 +243,12 @@ class LimeTabular(LimeBase):
     def get_config(self):
         config = super().get_config()
         names, categorical, categorical_names = self._schema.to_config()
+        # The table is stored encoded, through the schema.
         config.update(
             training_data=self._schema.decode_table(self._training),
             feature_names=names,
             categorical_features=categorical,
             categorical_names=categorical_names,
-            class_names=self.class_names,
-            mode=self.mode,
-            discretize_continuous=self.discretize_continuous,
-            discretizer=self.discretizer,
-            training_labels=self.training_labels,
-            sample_around_instance=self.sample_around_instance,
         )
         return config
 

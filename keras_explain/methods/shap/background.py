@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from keras_explain.engine.batching import GroupCollector
 from keras_explain.engine.checks import attribution_gap, explained_scores
-from keras_explain.engine.explainer import Explainer
+from keras_explain.engine.explainer import Explainer, Plan
 
 
 def mean_of_sums(sums, count):
@@ -25,6 +25,7 @@ class BackgroundExplainer(Explainer):
 
     accepts_several_inputs = True
     state_attributes = ("_background",)
+    config_attributes = ("background",)
 
     def __init__(self, model, background, **kwargs):
         super().__init__(model, **kwargs)
@@ -42,14 +43,19 @@ class BackgroundExplainer(Explainer):
         """E[f(background)] for every output, (K,) float64, at the current weights."""
         return self.predict(self._background).astype(np.float64).mean(axis=0)
 
-    def get_config(self):
-        config = super().get_config()
-        config["background"] = self.background
-        return config
-
     def accumulator(self, plan):
         # The float64 sums over the background are divided before rounding.
         return GroupCollector(plan.num_groups, keep_float64=True)
+
+    def background_plan(self, x, targets, predictions, pairs, **fields):
+        """The `Plan` of a SHAP method: x checked against the background, E[f] now.
+
+        The expected value is computed here, at every call, so that it
+        follows the model's current weights.
+        """
+        self.check_like_background(x)
+        extras = {"expected_value": self.expected_value}
+        return Plan(x=x, targets=targets, predictions=predictions, pairs=pairs, extras=extras, **fields)
 
     def check_like_background(self, x):
         """Raise a ValueError unless every part of x is shaped like the background's."""

@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_explain.engine.errors import check_bool
-from keras_explain.engine.explainer import Plan, row_size
+from keras_explain.engine.explainer import row_size
 from keras_explain.engine.model import check_model
 from keras_explain.engine.registry import register
 from keras_explain.methods.shap.background import BackgroundExplainer, mean_of_sums
@@ -119,6 +119,7 @@ class DeepShap(BackgroundExplainer):
     # f(x) comes from the capture pass of each step: no separate forward pass.
     computes_predictions = True
     state_attributes = BackgroundExplainer.state_attributes + ("_rules", "_activation_size")
+    config_attributes = ("check_additivity",)
 
     def __init__(self, model, background, check_additivity=True, **kwargs):
         self.check_additivity = check_bool("check_additivity", check_additivity)
@@ -139,20 +140,10 @@ class DeepShap(BackgroundExplainer):
         largest = max(per_row, self._activation_size or 8 * per_row)
         return int(np.clip(2**26 // largest, 16, 8192))
 
-    def get_config(self):
-        config = super().get_config()
-        config["check_additivity"] = self.check_additivity
-        return config
-
     def plan(self, x, targets, predictions):
-        self.check_like_background(x)
-        return Plan(
-            x=x,
-            targets=targets,
-            predictions=predictions,
-            pairs=self.background_size,
-            per_pair_index={"background": self._background},
-            extras={"expected_value": self.expected_value},
+        # Every example is paired with every background row.
+        return self.background_plan(
+            x, targets, predictions, self.background_size, per_pair_index={"background": self._background}
         )
 
     def batch_kernel(self, rows):

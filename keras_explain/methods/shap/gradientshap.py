@@ -4,7 +4,6 @@ import numpy as np
 import tensorflow as tf
 
 from keras_explain.engine.errors import check_int
-from keras_explain.engine.explainer import Plan
 from keras_explain.engine.gradients import target_gradient
 from keras_explain.engine.registry import register
 from keras_explain.methods.shap.background import BackgroundExplainer, mean_of_sums
@@ -57,19 +56,14 @@ class GradientShap(BackgroundExplainer):
     """
 
     method = "gradientshap"
+    config_attributes = ("samples", "random_state")
 
     def __init__(self, model, background, samples=200, random_state=None, **kwargs):
         self.samples = check_int("samples", samples, minimum=1)
         self.random_state = check_int("random_state", random_state, minimum=0, allow_none=True)
         super().__init__(model, background, **kwargs)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(samples=self.samples, random_state=self.random_state)
-        return config
-
     def plan(self, x, targets, predictions):
-        self.check_like_background(x)
         seed = self.random_state
         if seed is None:
             seed = int(np.random.default_rng().integers(0, 2**31 - 1))
@@ -80,17 +74,11 @@ class GradientShap(BackgroundExplainer):
         rows = tf.random.stateless_uniform(
             shape, seed=[seed, 1], minval=0, maxval=self.background_size, dtype=tf.int32
         )
-        return Plan(
-            x=x,
-            targets=targets,
-            predictions=predictions,
-            pairs=self.samples,
-            extras={"expected_value": self.expected_value},
-            per_pair={
-                "alpha": tf.reshape(alphas, [-1]).numpy(),
-                "background_row": tf.reshape(rows, [-1]).numpy(),
-            },
-        )
+        per_pair = {
+            "alpha": tf.reshape(alphas, [-1]).numpy(),
+            "background_row": tf.reshape(rows, [-1]).numpy(),
+        }
+        return self.background_plan(x, targets, predictions, self.samples, per_pair=per_pair)
 
     def batch_kernel(self, rows):
         x = rows["x"]

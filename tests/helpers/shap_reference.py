@@ -4,7 +4,7 @@ Used by tests/test_deepshap.py for the parity checks. shap's DeepExplainer
 replaces TensorFlow gradient functions while it runs and, when it fails
 half-way, leaves one of them in place, so it never runs in the test process.
 
-    python tests/shap_reference.py DIR NAME [NAME ...]
+    python tests/helpers/shap_reference.py DIR NAME [NAME ...]
 
 For each NAME, reads DIR/NAME.keras, DIR/NAME_x.npy and DIR/NAME_bg.npy, runs
 `shap.DeepExplainer(model, background).shap_values(x)` with shap's own

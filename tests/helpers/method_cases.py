@@ -4,7 +4,6 @@ import dataclasses
 from typing import Any, Callable
 
 import numpy as np
-import pytest
 
 import keras_explain as kx
 
@@ -18,9 +17,8 @@ class Case:
     seeded: bool = False  # the method draws random numbers (random_state matters)
 
 
-@pytest.fixture(scope="session")
 def method_cases(tanh_mlp, small_cnn, images, rows):
-    """name -> Case for every registered method."""
+    """name -> Case for every registered method, on the session's tiny models."""
     background = rows[:4] * 0.5
     return {
         "saliency": Case(lambda **k: kx.GradientSaliency(small_cnn, **k), images),
