@@ -164,3 +164,39 @@ def test_the_report_shows_a_large_completeness_gap(tanh_mlp, rows, tmp_path):
     assert page.count('<p class="warning">') == 1
     assert "have a completeness gap above 0.05 of |f(x) - f(baseline)|" in page
     assert "use more steps (for example steps=8) or rule=&#x27;gauss_legendre&#x27;." in page
+
+
+def _augmented_cnn(with_preprocessing):
+    """The keras.io transfer-learning pattern: augmentation, ops preprocessing, a CNN."""
+    keras.utils.set_random_seed(7)
+    inputs = keras.Input((8, 8, 3))
+    h = inputs
+    if with_preprocessing:
+        for layer in (keras.layers.RandomFlip("horizontal"), keras.layers.RandomRotation(0.1),
+                      keras.layers.RandomZoom(0.1), keras.layers.RandomContrast(0.2)):
+            h = layer(h)
+        h = keras.ops.multiply(keras.ops.subtract(keras.ops.true_divide(h, 127.5), 1.0), 2.0)
+    else:
+        h = keras.layers.Rescaling(2.0 / 127.5, offset=-2.0)(h)
+    h = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    return keras.Model(inputs, keras.layers.Dense(3, name="head")(h))
+
+
+def test_deepshap_takes_augmentation_layers_and_linear_ops():
+    augmented, plain = _augmented_cnn(True), _augmented_cnn(False)
+    for name in ("conv", "head"):
+        plain.get_layer(name).set_weights(augmented.get_layer(name).get_weights())
+    x = np.random.default_rng(3).uniform(0, 255, size=(5, 8, 8, 3)).astype("float32")
+    np.testing.assert_allclose(augmented.predict(x, verbose=0), plain.predict(x, verbose=0), rtol=1e-5)
+    ours = kx.DeepShap(augmented, x[:3]).explain(x, targets=1)
+    reference = kx.DeepShap(plain, x[:3]).explain(x, targets=1)
+    assert abs(ours.additivity_gap).max() < 1e-4
+    np.testing.assert_allclose(ours.attributions, reference.attributions, rtol=1e-4, atol=1e-7)
+
+    inputs = keras.Input((4,))
+    squared = keras.ops.multiply(inputs, inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(squared))
+    with pytest.raises(ValueError, match=r"^model: expected layers that DeepShap has DeepLIFT rules for, "
+                       r"received the operation 'multiply(_\d+)?' \(Multiply\), a keras.ops call"):
+        kx.DeepShap(model, np.zeros((2, 4), "float32"))

@@ -35,6 +35,28 @@ LINEAR_LAYERS = (
     _L.Add, _L.Subtract, _L.Concatenate, _L.Average,
 )  # fmt: skip
 
+#: Augmentation layers: the identity at inference, so linear.
+AUGMENTATION_LAYERS = tuple(
+    getattr(_L, name)
+    for name in (
+        "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast",
+        "RandomBrightness", "RandomCrop", "RandomGrayscale", "RandomHue", "RandomSaturation",
+        "RandomSharpness", "RandomShear", "RandomColorJitter", "RandomColorDegeneration",
+        "RandomErasing", "RandomGaussianBlur", "RandomPerspective", "RandomPosterization",
+        "RandomInvert", "RandomElasticTransform",
+    )
+    if hasattr(_L, name)
+)  # fmt: skip
+
+#: keras.ops calls of a functional graph that are linear in their tensors.
+LINEAR_OPERATIONS = frozenset(
+    ("Add", "Subtract", "Negative", "Reshape", "Transpose", "ExpandDims", "Squeeze",
+     "Concatenate", "Stack", "Mean", "Sum", "Flip", "MoveAxis")
+)  # fmt: skip
+#: keras.ops calls that are linear when one operand is a constant (the divisor
+#: for a division).
+SCALING_OPERATIONS = frozenset(("Multiply", "TrueDivide", "Divide"))
+
 #: Elementwise nonlinear layers: the rescale rule around their call.
 ELEMENTWISE_LAYERS = (_L.ReLU, _L.LeakyReLU, _L.ELU, _L.PReLU)
 
@@ -131,7 +153,23 @@ def _activation_rule(path, layer):
     _unsupported(path, layer, f" with activation {_activation_name(fn)!r}")
 
 
+def _linear_operation(operation):
+    """True for a keras.ops node that is linear in the tensors it is given."""
+    name = type(operation).__name__
+    if name in LINEAR_OPERATIONS:
+        return True
+    if name not in SCALING_OPERATIONS:
+        return False
+    for node in getattr(operation, "_inbound_nodes", []):
+        tensors = [a for a in node.arguments.args if isinstance(a, keras.KerasTensor)]
+        if len(tensors) != 1 or (name != "Multiply" and node.arguments.args[0] is not tensors[0]):
+            return False
+    return True
+
+
 def _entry(path, layer):
+    if _defining_class(layer, AUGMENTATION_LAYERS) is not None:
+        return Entry(layer, linear=True)
     if _defining_class(layer, LINEAR_LAYERS) is not None:
         rule = _activation_rule(path, layer)
         return Entry(layer, linear=True, rule=rule, where="activation" if rule else None)
@@ -180,6 +218,8 @@ def plan_rules(model):
                 visit(layer, path + "/")
                 continue
             if not isinstance(layer, keras.layers.Layer):
+                if _linear_operation(layer):
+                    continue  # its ordinary gradient is exact
                 raise ValueError(
                     f"model: expected layers that DeepShap has DeepLIFT rules for, received "
                     f"the operation {path!r} ({type(layer).__name__}), a keras.ops call in "

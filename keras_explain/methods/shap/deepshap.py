@@ -60,8 +60,12 @@ class DeepShap(BackgroundExplainer):
     and Softmax; fused activations relu, relu6, leaky_relu, elu, selu, gelu,
     silu/swish, sigmoid, tanh, softplus, softsign, hard_sigmoid, hard_silu,
     mish, exponential, celu, softmax and the other elementwise Keras
-    activations. For anything else (subclassed models, attention, custom
-    layers) use `GradientShap`.
+    activations; the Random* augmentation layers (the identity at inference);
+    keras.ops calls that are linear in their tensors (add, subtract, negative,
+    reshape, transpose, concatenate, sum, mean, ..., and multiply or divide by
+    a constant, as in `preprocess_input` written with keras.ops). For
+    anything else (subclassed models, attention, custom layers) use
+    `GradientShap`.
 
     Args:
         model: a Sequential or Functional Keras 3 model, with one input or
