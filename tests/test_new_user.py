@@ -200,3 +200,34 @@ def test_deepshap_takes_augmentation_layers_and_linear_ops():
     with pytest.raises(ValueError, match=r"^model: expected layers that DeepShap has DeepLIFT rules for, "
                        r"received the operation 'multiply(_\d+)?' \(Multiply\), a keras.ops call"):
         kx.DeepShap(model, np.zeros((2, 4), "float32"))
+
+
+def test_deepshap_under_mixed_precision_computes_in_float32():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        keras.utils.set_random_seed(8)
+        mixed = keras.Sequential(
+            [
+                keras.Input((8, 8, 2)),
+                keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+                keras.layers.MaxPooling2D(name="pool"),
+                keras.layers.Flatten(name="flat"),
+                keras.layers.Dense(3, name="head"),
+                keras.layers.Activation("softmax", dtype="float32", name="probabilities"),
+            ]
+        )
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert mixed.get_layer("conv").compute_dtype == "float16"
+    single = keras.Sequential(
+        [keras.Input((8, 8, 2)), keras.layers.Conv2D(4, 3, activation="relu"), keras.layers.MaxPooling2D(),
+         keras.layers.Flatten(), keras.layers.Dense(3), keras.layers.Activation("softmax")]
+    )
+    single.set_weights(mixed.get_weights())
+    x = np.random.default_rng(4).normal(size=(5, 8, 8, 2)).astype("float32")
+    e = kx.DeepShap(mixed, x[:3]).explain(x)
+    reference = kx.DeepShap(single, x[:3]).explain(x)
+    assert abs(e.additivity_gap).max() < 1e-5
+    np.testing.assert_allclose(e.attributions, reference.attributions, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(e.expected_value, reference.expected_value, rtol=1e-6)
+    assert mixed.get_layer("conv").compute_dtype == "float16"  # the model is left as it was

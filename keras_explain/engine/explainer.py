@@ -109,6 +109,8 @@ class Explainer:
     * `explain_options`: the options `explain()` takes beyond `x` and
       `targets`, name -> one-line help; the registry and the command line
       read it.
+    * `computes_in_float32`: a model under mixed precision computes in
+      float32 for this method (its kernel needs float32 consistently).
     * `state_attributes`: the private attributes the constructor sets
       besides the base class's; nothing else is stored on the instance.
     * `config_attributes`: the constructor arguments `get_config()` returns,
@@ -157,11 +159,12 @@ class Explainer:
     smoothable = False
     pairs_per_example = 1
     explain_options = {}
+    computes_in_float32 = False
     state_attributes = ()
     config_attributes = ("output", "batch_size", "run_eagerly", "verbose")
 
     def __init__(self, model, output=None, batch_size=None, run_eagerly=False, verbose="auto"):
-        self._model_fn = ModelFunction(model, output)
+        self._model_fn = ModelFunction(model, output, float32=self.computes_in_float32)
         if self._model_fn.several_inputs and not self.accepts_several_inputs:
             takes = ", ".join(methods_taking_several_inputs())
             raise ValueError(

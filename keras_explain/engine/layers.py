@@ -110,6 +110,41 @@ def swapped_attributes(replacements):
                 object.__delattr__(layer, attribute)
 
 
+def all_layers(model):
+    """Every layer of `model`, nested models' layers included, each once."""
+    found, stack = {}, [model]
+    while stack:
+        layer = stack.pop()
+        if id(layer) in found:
+            continue
+        found[id(layer)] = layer
+        stack.extend(reversed(getattr(layer, "layers", [])))
+    return list(found.values())
+
+
+@contextlib.contextmanager
+def float32_compute(layers):
+    """Within the block, layers under mixed precision compute in float32.
+
+    Each layer's `dtype_policy` is set to "float32" through its public setter
+    and restored afterwards; layers already computing in float32 are left
+    alone. Their variables are float32 under mixed precision, so the same
+    weights are used.
+    """
+    changed = [
+        (layer, layer.dtype_policy)
+        for layer in layers
+        if getattr(getattr(layer, "dtype_policy", None), "compute_dtype", "float32") != "float32"
+    ]
+    try:
+        for layer, _ in changed:
+            layer.dtype_policy = "float32"
+        yield
+    finally:
+        for layer, policy in changed:
+            layer.dtype_policy = policy
+
+
 def observe_output(layer, callback):
     """Within the block, hand every output of `layer` to `callback(output)`.
 
@@ -124,3 +159,50 @@ def observe_output(layer, callback):
         return output if replaced is None else replaced
 
     return swapped_attributes([(layer, "call", call)])
+
+
+def input_scaling_layer(model):
+    """The `Rescaling` or `Normalization` layer the model starts with, if any.
+
+    The layers that run first are read in order, descending into nested
+    Sequential and Functional models (a base model used as the first layer),
+    up to the first layer with weights other than a `Normalization`: the first
+    `keras.layers.Rescaling` or `keras.layers.Normalization` among them is the
+    answer. Layers without weights on the way (the `InputLayer`, `Resizing`,
+    random augmentations) do not end the search; a layer with weights (a
+    convolution, a dense layer) does, as does a subclassed model with weights,
+    whose order of calls cannot be read from its layers.
+
+    Args:
+        model: a Keras model.
+
+    Returns:
+        The layer, or None when the model does not start with one.
+
+    Example:
+
+    ```python
+    model = keras.Sequential(
+        [keras.Input((32, 32, 3)), keras.layers.Rescaling(1 / 255), keras.layers.Conv2D(8, 3)]
+    )
+    input_scaling_layer(model)   # the Rescaling layer
+    ```
+    """
+    scaling = (keras.layers.Rescaling, keras.layers.Normalization)
+    graph_calls = ("Functional.call", "Sequential.call")
+
+    def search(layers):
+        # (the layer found or None, whether the search ended in `layers`)
+        for layer in layers:
+            if isinstance(layer, scaling):
+                return layer, True
+            call = getattr(type(layer).call, "__qualname__", "")
+            if isinstance(layer, keras.Model) and call in graph_calls:
+                found, ended = search(layer.layers)
+                if ended:
+                    return found, True
+            elif layer.weights:
+                return None, True
+        return None, False
+
+    return search([model])[0]

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from keras_explain.engine.errors import describe
 from keras_explain.engine.inputs import to_numpy
+from keras_explain.engine.layers import all_layers, float32_compute
 
 
 def require_tensorflow_backend():
@@ -233,8 +234,15 @@ class ModelFunction:
     order of `model.inputs`; `several_inputs` says so.
     """
 
-    def __init__(self, model, output=None):
+    def __init__(self, model, output=None, float32=False):
         self.model = check_model(model)
+        # Layers computing in float16 or bfloat16 (mixed precision), run in
+        # float32 when `float32` is set.
+        self.mixed_layers = [] if not float32 else [
+            layer
+            for layer in all_layers(model)
+            if getattr(getattr(layer, "dtype_policy", None), "compute_dtype", "float32") != "float32"
+        ]
         self.output = check_output(model, output)
         self.output_names = output_names(model)
         self.input_names = input_names(model)
@@ -291,7 +299,8 @@ class ModelFunction:
             x = [tf.cast(part, d) for part, d in zip(x, self.input_dtypes)]
         else:
             x = tf.cast(x, self.input_dtype)
-        outputs = self.model(x, training=False)
+        with float32_compute(self.mixed_layers):
+            outputs = self.model(x, training=False)
         return select_output(outputs, self.output, self.output_names)
 
     def output_size(self):

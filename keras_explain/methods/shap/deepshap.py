@@ -122,6 +122,8 @@ class DeepShap(BackgroundExplainer):
     method = "deepshap"
     # f(x) comes from the capture pass of each step: no separate forward pass.
     computes_predictions = True
+    # Under mixed precision the rules run in float32, where additivity holds.
+    computes_in_float32 = True
     state_attributes = BackgroundExplainer.state_attributes + ("_rules", "_activation_size")
     config_attributes = ("check_additivity",)
 
