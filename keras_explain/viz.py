@@ -10,7 +10,8 @@ so they work headless and never pop up windows; pass `save=` to write a file.
 * Pictures as arrays: `sample_pictures`, `segment_boundaries`,
   `lime_image_and_mask`, `png_bytes`, `save_image`.
 * Figures: `plot_explanation`, `contact_sheet`, `write_contact_sheet`, with
-  the caption helpers `sample_title`, `output_label` and `plain_text`.
+  the caption helpers `sample_title`, `panel_title`, `output_label` and
+  `plain_text`.
 """
 
 from keras_explain.render.card import output_label
@@ -30,7 +31,7 @@ from keras_explain.render.colors import (
     overlay,
     to_rgb_uint8,
 )
-from keras_explain.render.figures import plain_text, plot_explanation, sample_title
+from keras_explain.render.figures import panel_title, plain_text, plot_explanation, sample_title
 from keras_explain.render.pictures import (
     lime_image_and_mask,
     png_bytes,
@@ -57,6 +58,7 @@ __all__ = [
     "lime_image_and_mask",
     "output_label",
     "overlay",
+    "panel_title",
     "plain_text",
     "plot_explanation",
     "png_bytes",

@@ -81,10 +81,57 @@ def figure_pixels(figure):
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
-def _title(explanation, i):
-    score = card.prediction_summary(explanation, i, top=0)["target_score"]
-    text = f"#{i} target {int(explanation.targets[i])}"
-    return text if score is None else f"{text} ({score:.3g})"
+def caption_names(explanation, class_names=None, input_names=None):
+    """The class and input names captions use: the ones given, else the explanation's parts.
+
+    Args:
+        explanation: the explanation.
+        class_names: output names, or None for the `class_names` part.
+        input_names: sample names, or None for the `input_names` part.
+
+    Returns:
+        (list of class names or None, list of input names or None).
+
+    Raises:
+        ValueError: for names that are not a list, or of the wrong length.
+    """
+    predictions = np.asarray(explanation.predictions)
+    if predictions.ndim == 2:
+        class_names = card.resolve_names(explanation, "class_names", class_names, predictions.shape[1])
+    else:
+        class_names = None
+    input_names = card.resolve_names(explanation, "input_names", input_names, len(explanation))
+    return class_names, input_names
+
+
+def panel_title(explanation, i, class_names=None, limit=40, separator="; "):
+    """The title of sample `i` in `plot_explanation`.
+
+    Reads "#0 explained: 1 'yes' (0.731)": the explained output (named when
+    `class_names` are given) and the model's value for it, followed by
+    "; predicted: 0 'no' (0.269)" when the model predicts another output.
+
+    Args:
+        explanation: the explanation.
+        i: the sample.
+        class_names: output names, or None.
+        limit: the longest class name kept. Defaults to 40.
+        separator: the text before "predicted". Defaults to "; ".
+
+    Returns:
+        str, safe to draw with matplotlib.
+    """
+    summary = card.prediction_summary(explanation, i, class_names, top=0)
+    text = f"#{i} explained: {plain_text(card.output_label(summary['target'], class_names), limit)}"
+    if summary["target_score"] is not None:
+        text += f" ({summary['target_score']:.3g})"
+    predicted = summary["predicted"]
+    if predicted is not None and predicted != summary["target"]:
+        text += (
+            f"{separator}predicted: {plain_text(card.output_label(predicted, class_names), limit)}"
+            f" ({summary['score']:.3g})"
+        )
+    return text
 
 
 def plot_explanation(
@@ -104,7 +151,12 @@ def plot_explanation(
     Image explanations get three panels per sample (input, heatmap with a
     colour bar, overlay). Tabular explanations (N, n_features) get a
     horizontal bar chart of the `top_k` largest attributions per sample,
-    positive in red and negative in blue.
+    strongest at the top, positive in red and negative in blue; each bar is
+    labelled by the `feature_labels` part (LIME's conditions, such as
+    "petal width > 0.87") when the explanation has it, else by the feature's
+    name. Each sample is titled as `panel_title` says, naming outputs by the
+    explanation's `class_names` when it has them, for example
+    "#0 explained: 1 'yes' (0.731)".
 
     Args:
         explanation: an `Explanation`.
@@ -113,23 +165,29 @@ def plot_explanation(
         max_samples: limit when `indices` is None. Defaults to 8.
         save: optional path; the figure is written there.
         cmap, clip_percentile, alpha: colouring, as in `overlay`.
-        feature_names: names for tabular features. Defaults to "x0", "x1", ...
+        feature_names: names for tabular features without `feature_labels`.
+            Defaults to the `feature_names` part, else "x0", "x1", ...
         top_k: bars per tabular sample. Defaults to 10.
 
     Returns:
         matplotlib.figure.Figure.
+
+    Raises:
+        ValueError: for indices out of range, attributions that are neither
+            tables nor images, or `class_names` that are not one per output.
     """
     chosen = chosen_indices(explanation, indices, max_samples)
+    class_names, _ = caption_names(explanation)
     if check_drawable(explanation.attributions):
-        figure = _bar_figure(explanation, chosen, feature_names, top_k)
+        figure = _bar_figure(explanation, chosen, feature_names, top_k, class_names)
     else:
-        figure = _image_figure(explanation, chosen, reduce, cmap, clip_percentile, alpha)
+        figure = _image_figure(explanation, chosen, reduce, cmap, clip_percentile, alpha, class_names)
     if save is not None:
         figure.savefig(save, dpi=120)
     return figure
 
 
-def _image_figure(explanation, chosen, reduce, cmap, clip_percentile, alpha):
+def _image_figure(explanation, chosen, reduce, cmap, clip_percentile, alpha, class_names):
     maps = explanation.heatmap(reduce=reduce)
     figure = new_figure(7.5, 2.4 * len(chosen))
     axes = figure.subplots(len(chosen), 3, squeeze=False)
@@ -138,7 +196,7 @@ def _image_figure(explanation, chosen, reduce, cmap, clip_percentile, alpha):
         heat = maps[i]
         vmin, vmax, symmetric = colors.color_limits(heat, None, clip_percentile)
         row[0].imshow(colors.to_rgb_uint8(image), interpolation="nearest")
-        row[0].set_title(_title(explanation, i), fontsize=9)
+        row[0].set_title(panel_title(explanation, i, class_names, 16, "\n"), fontsize=9)
         shown = row[1].imshow(
             heat,
             cmap=colors.cmap_name(cmap, symmetric),
@@ -163,7 +221,7 @@ def bar_colors(weights):
     return [colors.POSITIVE_COLOR if w > 0 else colors.NEGATIVE_COLOR for w in weights]
 
 
-def _bar_figure(explanation, chosen, feature_names, top_k):
+def _bar_figure(explanation, chosen, feature_names, top_k, class_names):
     size = explanation.attributions.shape[1]
     figure = new_figure(6.0, max(2.0, 0.3 * min(top_k, size) + 0.8) * len(chosen))
     axes = figure.subplots(len(chosen), 1, squeeze=False)[:, 0]
@@ -171,8 +229,10 @@ def _bar_figure(explanation, chosen, feature_names, top_k):
         rows = card.top_features(explanation, i, top_k, used_only=False, names=feature_names)
         rows = rows[::-1]  # the strongest at the top
         weights = [row["weight"] for row in rows]
-        axis.barh([row["name"] for row in rows], weights, color=bar_colors(weights))
+        # Positions, not category names: two equal labels still get a bar each.
+        axis.barh(np.arange(len(rows)), weights, color=bar_colors(weights))
+        axis.set_yticks(np.arange(len(rows)), [plain_text(row["label"], 48) for row in rows])
         axis.axvline(0.0, color="black", linewidth=0.8)
-        axis.set_title(_title(explanation, i), fontsize=9)
+        axis.set_title(panel_title(explanation, i, class_names), fontsize=9)
         axis.tick_params(labelsize=8)
     return figure

@@ -70,7 +70,7 @@ def contact_sheet(
     ```
     """
     chosen = figures.chosen_indices(explanation, indices, max_samples)
-    captions = _caption_names(explanation, class_names, input_names)
+    captions = figures.caption_names(explanation, class_names, input_names)
     tabular = figures.check_drawable(explanation.attributions)
     figure, axes = _sheet_figure(explanation, chosen, columns, tabular, shared_scale, top_k, title)
     if tabular:
@@ -84,18 +84,6 @@ def contact_sheet(
     if save is not None:
         figure.savefig(save, dpi=100)
     return figure
-
-
-def _caption_names(explanation, class_names, input_names):
-    """(class names or None, input names or None) for the captions, checked."""
-    predictions = explanation.predictions
-    if predictions.ndim == 2:
-        count = predictions.shape[-1]
-        class_names = card.resolve_names(explanation, "class_names", class_names, count)
-    else:
-        class_names = None
-    input_names = card.resolve_names(explanation, "input_names", input_names, len(explanation))
-    return class_names, input_names
 
 
 def _sheet_figure(explanation, chosen, columns, tabular, shared_scale, top_k, title):
