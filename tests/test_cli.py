@@ -26,6 +26,8 @@ import keras_explain as kx
 import keras_explain.methods  # noqa: F401 - registers every method (also with a lazy __init__)
 from keras_explain import api as registry
 from keras_explain import cli, io
+from keras_explain.cli import runtime, scaling
+from keras_explain.engine.layers import input_scaling_layer
 
 METHODS = registry.available_methods()
 FORMATS = ("png", "pdf", "npz", "html", "json")
@@ -251,8 +253,14 @@ TABULAR_RUN = [
 ]
 
 
-def _run(command, cwd):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+QUIET_RUN = ["explain", "cnn.keras", "large.png", "--method", "saliency", "--out", "out/quiet"]
+
+
+def _run(command, cwd, log_level="2"):
+    """The command's CompletedProcess; `log_level` None runs it without TF_CPP_MIN_LOG_LEVEL."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    if log_level is not None:
+        env["TF_CPP_MIN_LOG_LEVEL"] = log_level
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, timeout=600)
     # Decoded by hand: text=True would turn the progress bars' "\r" into "\n".
     result.stdout, result.stderr = result.stdout.decode("utf-8"), result.stderr.decode("utf-8")
@@ -282,6 +290,10 @@ def runs(ws):
         ]
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS)
     futures = {name: pool.submit(_run, command, ws.root) for name, command in jobs.items()}
+    # The same command lines as a user's shell runs them, without TF_CPP_MIN_LOG_LEVEL.
+    quiet = {"quiet error": ERRORS["bad input"][0], "quiet success": QUIET_RUN}
+    for name, args in quiet.items():
+        futures[name] = pool.submit(_run, python + args, ws.root, None)
     yield futures
     pool.shutdown(wait=True)
 
@@ -437,6 +449,26 @@ def test_debug_reraises_with_the_traceback(ws, capsys):
     assert error.traceback[-1].name == "read_array"  # raised where the file was read
     assert str(usage.value) == ERRORS["bad usage"][1]
     assert capsys.readouterr().err == ""
+
+
+def test_tensorflow_log_lines_stay_off_stderr(ws, runs):
+    failed = runs["quiet error"].result()
+    assert (failed.returncode, failed.stderr) == (2, PREFIX + ERRORS["bad input"][1] + "\n")
+    assert failed.stdout == (
+        "keras-explain: model cnn.keras: 'tiny_cnn', input (N, 16, 16, 3), 3 outputs\n"
+    )
+    done = runs["quiet success"].result()
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines()[:4] == [
+        "keras-explain: model cnn.keras: 'tiny_cnn', input (N, 16, 16, 3), 3 outputs",
+        "keras-explain: preprocess: unit (the model does not start with Rescaling or "
+        "Normalization, so pixels are scaled to [0, 1]); pass --preprocess to choose",
+        "keras-explain: 1 input (N, 16, 16, 3) float32",
+        "  large.png: 32x32 RGB, resized to 16x16 (bilinear), scaled to [0, 1]",
+    ]
+    assert sorted(os.listdir(ws.root / "out" / "quiet")) == [
+        f"saliency.{suffix}" for suffix in ("html", "json", "npz", "png")
+    ]
 
 
 @pytest.mark.skipif(_script() is None, reason=SCRIPT_MISSING)
@@ -756,3 +788,191 @@ def test_lime_tabular_on_a_csv_with_category_strings(ws, capsys):
         f"{PREFIX}INPUT: expected a number in every cell, received 'categories/rows.csv', "
         "'red' in row 1, column 'colour'.\n",
     )
+
+
+# -- image scaling: --preprocess and models that rescale their input -----------------------
+
+
+@pytest.fixture(scope="module")
+def scaled_models(ws):
+    """rescaling.keras starts with Rescaling(1/255); nested.keras with a base model that
+    starts with Rescaling(1/127.5, offset=-1); cnn.keras, the plain one, with a convolution."""
+    keras.utils.set_random_seed(12)
+    rescaling = keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            keras.layers.Rescaling(1 / 255, name="to_unit"),
+            keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ],
+        name="rescaling_cnn",
+    )
+    rescaling.save(ws.root / "rescaling.keras")
+    base = keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            keras.layers.Rescaling(1 / 127.5, offset=-1, name="to_signed"),
+            keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+        ],
+        name="base",
+    )
+    nested = keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            base,
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ],
+        name="nested_cnn",
+    )
+    nested.save(ws.root / "nested.keras")
+    grey = np.asarray(Image.open(ws.root / "grey.png"), dtype=np.float32)
+    return np.repeat(grey[..., None], 3, axis=-1)  # the pixels of grey.png as RGB, 0..255
+
+
+UNIT = "the model does not start with Rescaling or Normalization, so pixels are scaled to [0, 1]"
+RAW = "so pixels are passed as they are in [0, 255]"
+SCALED_RUNS = {
+    # model file: (model name, pixels / this, how they were scaled, the preprocess line's reason)
+    "cnn.keras": ("tiny_cnn", 255, "unit", "scaled to [0, 1]", UNIT),
+    "rescaling.keras": (
+        "rescaling_cnn",
+        1,
+        "none",
+        "kept in [0, 255]",
+        f"the model starts with Rescaling(scale=0.00392, offset=0) 'to_unit', {RAW}",
+    ),
+    "nested.keras": (
+        "nested_cnn",
+        1,
+        "none",
+        "kept in [0, 255]",
+        f"the model starts with Rescaling(scale=0.00784, offset=-1) 'base/to_signed', {RAW}",
+    ),
+}
+
+
+def _scaled_run(ws, model, out, capsys, *more):
+    args = ["explain", model, "grey.png", "--method", "saliency", "--out", out, "--format", "npz"]
+    code, text, err = _main(ws, args + list(more), capsys)
+    assert code == 0, err
+    return text.splitlines(), err, kx.Explanation.load(ws.root / out / "saliency.npz")
+
+
+@pytest.mark.parametrize("model", SCALED_RUNS)
+def test_the_default_preprocess_follows_the_model(model, ws, scaled_models, capsys):
+    name, divisor, preprocess, note, reason = SCALED_RUNS[model]
+    lines, err, e = _scaled_run(ws, model, f"out/scaled/{model}", capsys)
+    assert err == ""
+    assert lines[:4] == [
+        f"keras-explain: model {model}: '{name}', input (N, 16, 16, 3), 3 outputs",
+        f"keras-explain: preprocess: {preprocess} ({reason}); pass --preprocess to choose",
+        "keras-explain: 1 input (N, 16, 16, 3) float32",
+        f"  grey.png: 16x16 grey, converted to RGB, {note}",
+    ]
+    pixels = scaled_models / np.float32(divisor)
+    np.testing.assert_array_equal(e.inputs, pixels[None])
+    assert e.preprocess == preprocess
+    assert e.input_notes == [f"16x16 grey, converted to RGB, {note}"]
+    # The model saw these inputs: its predictions are the ones recorded.
+    expected = io.load_model(ws.root / model).predict(pixels[None], verbose=0)
+    np.testing.assert_allclose(e.predictions, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_an_explicit_preprocess_is_kept_with_a_warning(ws, scaled_models, capsys):
+    lines, err, e = _scaled_run(
+        ws, "rescaling.keras", "out/scaled/unit", capsys, "--preprocess", "unit"
+    )
+    assert lines[1] == "keras-explain: preprocess: unit (--preprocess unit, so pixels are scaled to [0, 1])"
+    assert lines[3] == "  grey.png: 16x16 grey, converted to RGB, scaled to [0, 1]"
+    assert err == (
+        "keras-explain: warning: --preprocess unit: pixels are scaled to [0, 1] and the model "
+        "starts with Rescaling(scale=0.00392, offset=0) 'to_unit', which scales them again; "
+        "pass --preprocess none to give it pixels in [0, 255]\n"
+    )
+    np.testing.assert_array_equal(e.inputs, scaled_models[None] / np.float32(255))
+    assert e.preprocess == "unit"
+
+    lines, err, e = _scaled_run(
+        ws, "nested.keras", "out/scaled/signed", capsys, "--preprocess", "minus-one-one"
+    )
+    assert err == (
+        "keras-explain: warning: --preprocess minus-one-one: pixels are scaled to [-1, 1] and the "
+        "model starts with Rescaling(scale=0.00784, offset=-1) 'base/to_signed', which scales "
+        "them again; pass --preprocess none to give it pixels in [0, 255]\n"
+    )
+    np.testing.assert_array_equal(
+        e.inputs, scaled_models[None] / np.float32(127.5) - np.float32(1)
+    )
+    lines, err, e = _scaled_run(ws, "rescaling.keras", "out/scaled/none", capsys, "--preprocess", "none")
+    assert err == ""
+    assert lines[1] == (
+        "keras-explain: preprocess: none (--preprocess none, so pixels are passed as they are in "
+        "[0, 255])"
+    )
+    np.testing.assert_array_equal(e.inputs, scaled_models[None])
+
+
+def test_arrays_are_used_as_they_are_whatever_the_model(ws, scaled_models, capsys):
+    args = ["explain", "rescaling.keras", "batch.npy", "--method", "saliency", "--format", "npz"]
+    code, out, err = _main(ws, args + ["--out", "out/scaled/arrays"], capsys)
+    assert (code, err) == (0, "")
+    assert "preprocess" not in out
+    e = kx.Explanation.load(ws.root / "out" / "scaled" / "arrays" / "saliency.npz")
+    np.testing.assert_array_equal(e.inputs, np.load(ws.root / "batch.npy"))
+    assert "preprocess" not in e.extras
+
+
+def test_input_scaling_layer_reads_the_first_layers():
+    layers = keras.layers
+    inputs = keras.Input((8, 8, 3))
+    resized = layers.Resizing(4, 4)(layers.RandomFlip("horizontal")(inputs))
+    standardise = layers.Normalization(mean=[120.0] * 3, variance=[3600.0] * 3, name="standardise")
+    functional = keras.Model(inputs, layers.Dense(2)(layers.Flatten()(standardise(resized))))
+    assert input_scaling_layer(functional) is standardise
+    assert scaling.layer_text(functional, standardise) == (
+        "Normalization(mean=[120, 120, 120], variance=[3.6e+03, 3.6e+03, 3.6e+03]) 'standardise'"
+    )
+    late = keras.Sequential([keras.Input((4,)), layers.Dense(4), layers.Rescaling(2.0)])
+    assert input_scaling_layer(late) is None
+    weighted_base = keras.Sequential([keras.Input((4,)), layers.Dense(4)], name="weighted")
+    after_base = keras.Sequential([keras.Input((4,)), weighted_base, layers.Rescaling(2.0)])
+    assert input_scaling_layer(after_base) is None
+    augment = keras.Sequential([keras.Input((4,)), layers.Dropout(0.5)], name="augment")
+    two = layers.Rescaling([2.0, 1.0, 0.5, 0.25], offset=1.0, name="two")
+    after_augment = keras.Sequential([keras.Input((4,)), augment, two, layers.Dense(1)])
+    assert input_scaling_layer(after_augment) is two
+    assert scaling.layer_text(after_augment, two) == "Rescaling(scale=[2, 1, 0.5, 0.25], offset=1) 'two'"
+
+
+def test_runtime_log_lines_are_dropped_below_the_level():
+    text = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1796281600.747472    3143 port.cc:153] oneDNN custom operations are on.\n"
+        "I0000 00:00:1796281600.799518    3143 cpu_feature_guard.cc:227] This TensorFlow binary "
+        "is optimized.\n"
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow.\n"
+        "/site/module.py:12: UserWarning: a warning of Python\n"
+        "  warnings.warn('a warning of Python')\n"
+        "2024-01-11 05:40:05.061907: E tensorflow/core/util/util.cc:9] an error record\n"
+    )
+    lines = text.splitlines(keepends=True)
+    assert runtime.without_log_lines(text, 0) == text
+    assert runtime.without_log_lines(text, 1) == "".join(lines[4:])
+    assert runtime.without_log_lines(text, 3) == "".join(lines[4:6])
+
+
+def test_quiet_runtime_logs_keeps_what_the_user_set(monkeypatch):
+    monkeypatch.delitem(sys.modules, "tensorflow")  # as in a process that has not imported it
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    monkeypatch.delenv("GRPC_VERBOSITY", raising=False)
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    runtime.quiet_runtime_logs(["explain", "--debug"])
+    assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ and "GRPC_VERBOSITY" not in os.environ
+    runtime.quiet_runtime_logs(["explain"])
+    assert (os.environ["TF_CPP_MIN_LOG_LEVEL"], os.environ["GRPC_VERBOSITY"]) == ("3", "ERROR")
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
+    runtime.quiet_runtime_logs(["explain"])
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+    assert os.environ.get("TF_ENABLE_ONEDNN_OPTS") == onednn

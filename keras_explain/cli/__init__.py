@@ -25,12 +25,19 @@ a method taking `categorical_features` is told which columns they are.
 Exit status: 0 on success, 2 for bad usage or input with one line on stderr
 ("keras-explain: error: ..."), 1 for an unexpected failure; `--debug`
 re-raises the error with its traceback. Arguments and files are checked
-before TensorFlow is imported where the package allows it.
+before TensorFlow is imported where the package allows it, and TensorFlow's
+own log lines stay off stderr unless `TF_CPP_MIN_LOG_LEVEL` asks for them
+(or `--debug` is given).
+
+Image pixels are scaled to [0, 1] unless `--preprocess` says otherwise or the
+model starts with a `Rescaling` or `Normalization` layer, which then gets the
+pixels as they are; a line says which and why.
 
 Modules: `parser` (the arguments), `checks` (checking them), `references`
 (`--background`, `--training-data`), `explain` and `methods` (the commands),
-`outputs` (the files written), `progress`, `usage` (shared tables and usage
-errors) and `main`.
+`outputs` (the files written), `scaling` (`--preprocess` and its default),
+`runtime` (TensorFlow's log lines), `progress`, `usage` (shared tables and
+usage errors) and `main`.
 """
 
 from keras_explain.cli.checks import check_files, method_plan, resolve_target

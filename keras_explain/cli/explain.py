@@ -14,6 +14,8 @@ from keras_explain.cli.references import (
     read_array_reference,
     read_table_references,
 )
+from keras_explain.cli.runtime import import_tensorflow
+from keras_explain.cli.scaling import choose_preprocess
 from keras_explain.cli.usage import PROG, Printer, listing
 from keras_explain.engine.errors import shape_text
 from keras_explain.io.messages import error
@@ -31,12 +33,14 @@ def run_explain(args):
         resolve_target(target, None, None)
 
     # TensorFlow from here on.
+    import_tensorflow()
     from keras_explain import api as registry
 
     method = registry.explainer_class(args.method).method
     plan, takes = method_plan(method, args, options)
     model = _load_model(args, model_path)
     input_shape, outputs = _describe_model(model, model_path, options, say)
+    preprocess = choose_preprocess(args, model, say)
     if class_names is not None and outputs is not None and len(class_names) != outputs:
         raise error(
             "--class-names",
@@ -46,7 +50,7 @@ def run_explain(args):
     target = resolve_target(target, class_names, outputs)
     item_shape = None if input_shape is None else input_shape[1:]
     tables, schema = read_table_references(args, plan, takes, options, item_shape)
-    inputs = _read_inputs(args, input_shape, schema, show_progress, say)
+    inputs = _read_inputs(args, input_shape, preprocess, schema, show_progress, say)
 
     arguments = _arguments(args, plan, takes, options, item_shape, tables, schema)
     _add_automatic_arguments(arguments, args, takes, class_names, inputs, show_progress)
@@ -59,7 +63,7 @@ def run_explain(args):
         warnings.simplefilter("always")
         explanation = explainer.explain(inputs.x, targets=target, **call)
     seconds = time.perf_counter() - start
-    _describe_explanation(explanation, args, inputs, class_names, model_path)
+    _describe_explanation(explanation, preprocess, inputs, class_names, model_path)
     say(
         f"{PROG}: {method} explained {len(explanation)} "
         f"input{'s' if len(explanation) != 1 else ''} in {seconds:.2f} s"
@@ -114,11 +118,11 @@ def _describe_model(model, model_path, options, say):
     return input_shape, outputs
 
 
-def _read_inputs(args, input_shape, schema, show_progress, say):
+def _read_inputs(args, input_shape, preprocess, schema, show_progress, say):
     """The inputs, with a progress bar; said in a line and a line per input."""
     bar = Progress("reading inputs", len(args.inputs), show_progress)
     inputs = io.read_inputs(
-        args.inputs, input_shape, args.preprocess, name="INPUT", progress=bar, schema=schema
+        args.inputs, input_shape, preprocess, name="INPUT", progress=bar, schema=schema
     )
     bar.close()
     say(
@@ -156,7 +160,7 @@ def _add_automatic_arguments(arguments, args, takes, class_names, inputs, show_p
     arguments["verbose"] = 1 if show_progress else 0
 
 
-def _describe_explanation(explanation, args, inputs, class_names, model_path):
+def _describe_explanation(explanation, preprocess, inputs, class_names, model_path):
     """Record in the explanation's extras where its inputs came from."""
     explanation.extras.update(
         input_names=list(inputs.names),
@@ -167,5 +171,5 @@ def _describe_explanation(explanation, args, inputs, class_names, model_path):
         explanation.extras["class_names"] = list(class_names)
     if inputs.feature_names is not None and explanation.attributions.ndim == 2:
         explanation.extras.setdefault("feature_names", list(inputs.feature_names))
-    if inputs.kind == "images":
-        explanation.extras["preprocess"] = args.preprocess or "unit"
+    if preprocess is not None:
+        explanation.extras["preprocess"] = preprocess

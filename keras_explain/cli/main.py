@@ -3,6 +3,7 @@
 import sys
 
 from keras_explain.cli.parser import build_parser
+from keras_explain.cli.runtime import quiet_runtime_logs
 from keras_explain.cli.usage import PROG, UsageError, error_message
 
 
@@ -17,6 +18,11 @@ def main(argv=None):
         int, the exit status: 0 success, 2 bad usage or input, 1 an
         unexpected failure. With `--debug` errors are re-raised instead.
 
+    TensorFlow's own log lines stay off stderr (see
+    `keras_explain.cli.runtime`): the level is `TF_CPP_MIN_LOG_LEVEL` when the
+    environment sets it, 3 otherwise, and `--debug` leaves the environment as
+    it is.
+
     Example:
 
     ```python
@@ -26,6 +32,7 @@ def main(argv=None):
     """
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     debug = "--debug" in argv
+    quiet_runtime_logs(argv)  # before anything imports TensorFlow
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:

@@ -2,6 +2,7 @@
 
 import inspect
 
+from keras_explain.cli.runtime import import_tensorflow
 from keras_explain.cli.usage import AUTOMATIC_ARGUMENTS, CLI_ARGUMENTS, PROG
 
 
@@ -33,6 +34,7 @@ def _method_lines(registry, method, fed):
 
 def run_methods(args):
     """The `methods` command: each method, its command-line options and other options."""
+    import_tensorflow()
     from keras_explain import api as registry
 
     fed = (

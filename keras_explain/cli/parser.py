@@ -109,8 +109,9 @@ EXPLAIN_ARGUMENTS = (
         ("--preprocess",),
         dict(
             metavar="{" + ",".join(PREPROCESSING) + "}",
-            help="how image pixels 0..255 become inputs: none (0..255), unit (/255, the "
-            "default) or minus-one-one (/127.5 - 1); .npy and CSV inputs are used as they are",
+            help="how image pixels 0..255 become inputs: none (0..255), unit (/255) or "
+            "minus-one-one (/127.5 - 1); default: none for a model that starts with a Rescaling "
+            "or Normalization layer, else unit; .npy and CSV inputs are used as they are",
         ),
     ),
     (
