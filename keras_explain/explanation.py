@@ -1,13 +1,12 @@
 """`Explanation`: the one result type every explainer returns."""
 
-import collections.abc
 import json
 import os
 
 import numpy as np
 
-from keras_explain.engine.errors import check_choice, describe, fail
-from keras_explain.parts import FIELD_PART, PART_TYPES, PER_EXAMPLE_FIELDS
+from keras_explain.engine.errors import check_choice, fail
+from keras_explain.parts import FIELD_PART, PART_TYPES, PER_EXAMPLE_FIELDS, FieldView, entry_count
 
 _FORMAT = "keras_explain.Explanation"
 _FORMAT_VERSION = 1
@@ -116,7 +115,7 @@ class Explanation:
             per_example = name in PER_EXAMPLE_FIELDS or (
                 part is None and isinstance(value, (np.ndarray, list, tuple))
             )
-            if per_example and value is not None and _length(value) != count:
+            if per_example and value is not None and entry_count(value) != count:
                 fail(name, f"one entry per example ({count})", value)
             if part is None:
                 self.annotations[name] = value
@@ -138,7 +137,7 @@ class Explanation:
 
     @property
     def extras(self):
-        return _FieldView(self)
+        return FieldView(self)
 
     def __getattr__(self, name):
         if name.startswith("__"):
@@ -389,32 +388,3 @@ class Explanation:
                 extras[key] = data["extra." + key]
         return cls(method=meta["method"], config=meta["config"], **core, **extras)
 
-
-def _length(value):
-    if isinstance(value, np.ndarray):
-        return len(value) if value.ndim else None
-    return len(value)
-
-
-class _FieldView(collections.abc.MutableMapping):
-    """`Explanation.extras`: the fields by name; setting one calls `annotate`."""
-
-    def __init__(self, explanation):
-        self._explanation = explanation
-
-    def __getitem__(self, key):
-        return self._explanation._fields()[key]
-
-    def __setitem__(self, key, value):
-        self._explanation.annotate(**{key: value})
-
-    def __delitem__(self, key):
-        if key not in self._explanation.annotations:
-            raise KeyError(f"{key!r}: only user annotations can be removed, received {describe(key)}")
-        del self._explanation.annotations[key]
-
-    def __iter__(self):
-        return iter(self._explanation._fields())
-
-    def __len__(self):
-        return len(self._explanation._fields())

@@ -19,8 +19,13 @@ Anything else (the command line's model file, the example names it read)
 is a user annotation, set with `Explanation.annotate`.
 """
 
+import collections.abc
 import dataclasses
 from typing import Any, Optional
+
+import numpy as np
+
+from keras_explain.engine.errors import describe
 
 
 def _part(name, fields, doc):
@@ -68,3 +73,34 @@ FIELD_PART = {
 
 #: Fields whose values are one entry per example (checked against N).
 PER_EXAMPLE_FIELDS = frozenset(FIELD_PART) - {"feature_names", "mode"}
+
+
+def entry_count(value):
+    """len() of a per-example value; None for a 0-d array."""
+    if isinstance(value, np.ndarray):
+        return len(value) if value.ndim else None
+    return len(value)
+
+
+class FieldView(collections.abc.MutableMapping):
+    """`Explanation.extras`: the fields by name; setting one calls `annotate`."""
+
+    def __init__(self, explanation):
+        self._explanation = explanation
+
+    def __getitem__(self, key):
+        return self._explanation._fields()[key]
+
+    def __setitem__(self, key, value):
+        self._explanation.annotate(**{key: value})
+
+    def __delitem__(self, key):
+        if key not in self._explanation.annotations:
+            raise KeyError(f"{key!r}: only user annotations can be removed, received {describe(key)}")
+        del self._explanation.annotations[key]
+
+    def __iter__(self):
+        return iter(self._explanation._fields())
+
+    def __len__(self):
+        return len(self._explanation._fields())

@@ -9,7 +9,7 @@ from keras_explain.engine.errors import (
     check_numeric,
     describe,
 )
-from keras_explain.engine.tables import is_dataframe
+from keras_explain.engine.table_columns import is_dataframe
 
 
 def _dataset_features(element):

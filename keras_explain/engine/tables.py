@@ -1,4 +1,4 @@
-"""Tables: reading user tables (numpy, object arrays of strings, DataFrames).
+"""Tables: how a user table's columns reach the model (`TableSchema`).
 
 * `TableSchema`: the column names, which columns are categorical and how
   categories reach the model. Numeric columns go to the model as they are.
@@ -10,142 +10,24 @@
   pandas DataFrames) into float64 arrays and checks them, naming the column
   at fault.
 
-pandas is optional: DataFrames are recognised by their attributes.
+The columns themselves are read in `table_columns.py`.
 """
 
-import dataclasses
 import numbers
 
 import numpy as np
 
-from keras_explain.engine.errors import describe, fail
-
-
-def _raise(name, expected, received):
-    """The house-style message when `received` is already readable text."""
-    raise ValueError(f"{name}: expected {expected}, received {received}.")
-
-
-def is_dataframe(data):
-    """True for a pandas DataFrame (recognised by its attributes; pandas is optional)."""
-    return hasattr(data, "columns") and hasattr(data, "iloc") and hasattr(data, "dtypes")
-
-
-def _is_missing(value):
-    if value is None:
-        return True
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return not np.isfinite(float(value))
-    try:  # pandas.NA, pandas.NaT
-        return bool(value != value)
-    except (TypeError, ValueError):
-        return True
-
-
-def _describe_table(data):
-    if is_dataframe(data):
-        return f"a DataFrame of shape {tuple(data.shape)}"
-    return describe(data)
-
-
-@dataclasses.dataclass
-class _Column:
-    """One column as read from a user table.
-
-    kind: "numeric" (values float64), "text" (values object, any str among
-    them) or "category" (a pandas categorical; values object, `categories`
-    the pandas categories in code order).
-    """
-
-    kind: str
-    values: np.ndarray
-    categories: list = None
-
-
-def _read_series(series):
-    import pandas as pd
-
-    dtype = series.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        return _Column("category", series.astype(object).to_numpy(), list(dtype.categories))
-    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
-        return _Column("numeric", series.to_numpy(dtype=np.float64, na_value=np.nan))
-    return _read_values(series.to_numpy(dtype=object))
-
-
-def _read_values(values):
-    values = np.asarray(values)
-    if values.dtype.kind in "biuf":
-        return _Column("numeric", values.astype(np.float64))
-    if values.dtype.kind in "US":
-        return _Column("text", values.astype(object))
-    values = values.astype(object)
-    if any(isinstance(v, (str, bytes)) for v in values):
-        return _Column("text", values)
-    try:
-        numbers = [np.nan if _is_missing(v) else v for v in values]
-        return _Column("numeric", np.array(numbers, dtype=np.float64))
-    except (TypeError, ValueError):
-        return _Column("text", values)
-
-
-def _read_table(data, name):
-    """(column keys, [_Column], is_frame) of a 2-D table."""
-    if is_dataframe(data):
-        if data.shape[0] == 0 or data.shape[1] == 0:
-            fail(name, "a non-empty table of shape (N, n_features)", data)
-        columns = [_read_series(data.iloc[:, j]) for j in range(data.shape[1])]
-        return list(data.columns), columns, True
-    if hasattr(data, "numpy") and hasattr(data, "dtype") and not isinstance(data, np.ndarray):
-        data = data.numpy()  # tf.Tensor
-    try:
-        array = np.asarray(data)
-    except ValueError:
-        fail(name, "a rectangular table of shape (N, n_features)", data)
-    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
-        fail(name, "a non-empty table of shape (N, n_features)", array)
-    if array.dtype.kind not in "biufUSO":
-        fail(name, "a table of numbers or category strings", array)
-    columns = [_read_values(array[:, j]) for j in range(array.shape[1])]
-    return list(range(array.shape[1])), columns, False
-
-
-def _first_bad(values):
-    """(count, first row) of missing or infinite entries of a column."""
-    if values.dtype.kind == "f":
-        bad = ~np.isfinite(values)
-    else:
-        bad = np.array([_is_missing(v) for v in values], dtype=bool)
-    rows = np.flatnonzero(bad)
-    return len(rows), (int(rows[0]) if len(rows) else None)
-
-
-def _check_finite_column(name, label, values):
-    count, row = _first_bad(values)
-    if count:
-        _raise(
-            name,
-            "finite values",
-            f"{count} NaN or infinite value(s) in column {label!r} (the first in row {row})",
-        )
-
-
-def _shown(items, limit=8):
-    text = ", ".join(repr(v) for v in items[:limit])
-    return text + (", ..." if len(items) > limit else "")
-
-
-def _plain(value):
-    """numpy scalars as Python values, for messages and labels."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def format_number(value):
-    """A value as LIME prints a category: an integer when it is one, else %g."""
-    value = float(value)
-    if value.is_integer():
-        return str(int(value))
-    return f"{value:g}"
+from keras_explain.engine.errors import fail
+from keras_explain.engine.table_columns import (  # noqa: F401  (is_dataframe is public here too)
+    check_finite_column,
+    describe_table,
+    format_number,
+    is_dataframe,
+    plain_value,
+    raise_readable,
+    read_columns,
+    shown_items,
+)
 
 
 class TableSchema:
@@ -208,80 +90,62 @@ class TableSchema:
                 infinite values, undeclared string columns, unknown columns
                 or names of the wrong length.
         """
-        keys, columns, from_frame = _read_table(data, name)
-        size = len(columns)
-        if feature_names is None:
-            display = [str(k) for k in keys]
-        else:
-            expected = f"a list of {size} names, one per column of training_data"
-            if isinstance(feature_names, str) or not hasattr(feature_names, "__len__"):
-                fail("feature_names", expected, feature_names)
-            display = [str(v) for v in feature_names]
-            if len(display) != size:
-                fail("feature_names", expected, feature_names)
+        keys, columns, from_frame = read_columns(data, name)
+        display = _display_names(feature_names, keys)
         lookup = _ColumnLookup(keys, display)
         categorical = lookup.indices("categorical_features", categorical_features)
-        names = {}
-        if categorical_names is not None:
-            if not isinstance(categorical_names, dict):
-                fail(
-                    "categorical_names", "a dict column -> list of category names", categorical_names
-                )
-            for key, value in categorical_names.items():
-                index = lookup.index("categorical_names", key)
-                if isinstance(value, str) or not hasattr(value, "__len__"):
-                    expected = f"a list of category names for column {display[index]!r}"
-                    fail("categorical_names", expected, value)
-                names[index] = [_plain(v) for v in value]
+        names = _category_names(categorical_names, lookup, display)
         schema = cls(keys, from_frame, display, categorical, {}, {})
-        encoded = np.empty((len(columns[0].values), size), dtype=np.float64)
+        encoded = np.empty((len(columns[0].values), len(columns)), dtype=np.float64)
         for j, column in enumerate(columns):
-            label = display[j]
-            if j not in schema.categorical:
-                encoded[:, j] = schema._continuous(name, label, column)
-                continue
-            _check_finite_column(name, label, column.values)
-            if column.kind == "numeric":
-                encoded[:, j] = column.values
-                if j in names:
-                    schema.names[j] = [str(v) for v in names[j]]
-                continue
-            if j in names:
-                order = names[j]
-            elif column.kind == "category":
-                order = [_plain(v) for v in column.categories]
+            if j in schema.categorical:
+                encoded[:, j] = schema._categorical(name, j, column, names.get(j))
             else:
-                order = sorted({_plain(v) for v in column.values}, key=lambda v: (str(type(v)), v))
-            schema.codes[j] = order
-            schema.names[j] = [str(v) for v in order]
-            position = {v: k for k, v in enumerate(order)}
-            for row, value in enumerate(column.values):
-                value = _plain(value)
-                if value not in position:
-                    raise ValueError(
-                        f"categorical_names: expected every category of column {label!r} in "
-                        f"training_data, received a list without {value!r} (row {row})."
-                    )
-            encoded[:, j] = [position[_plain(v)] for v in column.values]
+                encoded[:, j] = schema._continuous(name, display[j], column)
         for j in schema.categorical:
             schema.seen[j] = np.unique(encoded[:, j])
         return schema, encoded
 
+    def _categorical(self, name, j, column, given):
+        """Column j's codes; records its categories (`given` names, if any)."""
+        label = self.feature_names[j]
+        check_finite_column(name, label, column.values)
+        if column.kind == "numeric":
+            if given is not None:
+                self.names[j] = [str(v) for v in given]
+            return column.values
+        if given is not None:
+            order = given
+        elif column.kind == "category":
+            order = [plain_value(v) for v in column.categories]
+        else:
+            order = sorted({plain_value(v) for v in column.values}, key=lambda v: (str(type(v)), v))
+        self.codes[j] = order
+        self.names[j] = [str(v) for v in order]
+        position = {v: k for k, v in enumerate(order)}
+        for row, value in enumerate(column.values):
+            if plain_value(value) not in position:
+                raise ValueError(
+                    f"categorical_names: expected every category of column {label!r} in "
+                    f"training_data, received a list without {plain_value(value)!r} (row {row})."
+                )
+        return [position[plain_value(v)] for v in column.values]
+
     def _continuous(self, name, label, column):
         if column.kind == "category":
-            _raise(
+            raise_readable(
                 name,
                 f"numbers in column {label!r}",
                 "a pandas categorical column; declare it in categorical_features",
             )
         if column.kind == "text":
             example = next(v for v in column.values if isinstance(v, (str, bytes)))
-            _raise(
+            raise_readable(
                 name,
                 f"numbers in column {label!r}",
-                f"strings such as {_plain(example)!r}; declare it in categorical_features",
+                f"strings such as {plain_value(example)!r}; declare it in categorical_features",
             )
-        _check_finite_column(name, label, column.values)
+        check_finite_column(name, label, column.values)
         return column.values
 
     # -- encoding rows ----------------------------------------------------
@@ -301,32 +165,32 @@ class TableSchema:
                 numeric column, or a category not seen in the training data.
         """
         if is_dataframe(data):
-            columns = [_plain(c) for c in data.columns]
+            columns = [plain_value(c) for c in data.columns]
             by_name = [str(c) for c in columns]
             names = self.feature_names
             if all(feature in by_name for feature in names) and len(set(by_name)) == len(by_name):
                 data = data.iloc[:, [by_name.index(feature) for feature in names]]
             elif self.from_frame:
-                missing = [k for k in self.keys if _plain(k) not in columns]
+                missing = [k for k in self.keys if plain_value(k) not in columns]
                 if missing:
-                    _raise(
+                    raise_readable(
                         name,
                         "the columns of training_data",
-                        f"a DataFrame without column {_plain(missing[0])!r}",
+                        f"a DataFrame without column {plain_value(missing[0])!r}",
                     )
                 data = data[self.keys]
         size = self.num_features
         shape = getattr(data, "shape", None)
         if shape is not None and len(shape) == 1 and shape[0] == size:
-            _raise(
+            raise_readable(
                 name,
                 f"a table of shape (N, {size})",
-                f"{_describe_table(data)} (a single row needs a batch dimension: pass row[None])",
+                f"{describe_table(data)} (a single row needs a batch dimension: pass row[None])",
             )
-        keys, columns, _ = _read_table(data, name)
+        keys, columns, _ = read_columns(data, name)
         if len(columns) != size:
-            _raise(
-                name, f"a table of shape (N, {size}), one column per feature", _describe_table(data)
+            raise_readable(
+                name, f"a table of shape (N, {size}), one column per feature", describe_table(data)
             )
         encoded = np.empty((len(columns[0].values), size), dtype=np.float64)
         for j, column in enumerate(columns):
@@ -334,20 +198,20 @@ class TableSchema:
             if j not in self.categorical:
                 encoded[:, j] = self._continuous(name, label, column)
                 continue
-            _check_finite_column(name, label, column.values)
+            check_finite_column(name, label, column.values)
             if column.kind == "numeric":
                 values = column.values
             elif j in self.codes:
                 position = {v: k for k, v in enumerate(self.codes[j])}
                 values = np.empty(len(column.values))
                 for row, value in enumerate(column.values):
-                    value = _plain(value)
+                    value = plain_value(value)
                     if value not in position:
                         self._unseen(name, j, value, row)
                     values[row] = position[value]
             else:
                 # Category strings in a numeric categorical column: none can be seen.
-                self._unseen(name, j, _plain(column.values[0]), 0)
+                self._unseen(name, j, plain_value(column.values[0]), 0)
             unseen = ~np.isin(values, self.seen[j])
             if np.any(unseen):
                 row = int(np.flatnonzero(unseen)[0])
@@ -362,14 +226,14 @@ class TableSchema:
             if isinstance(value, float) and value.is_integer() and 0 <= value < len(known):
                 value = known[int(value)]
         else:
-            known = [_plain(v) for v in self.seen[j]]
+            known = [plain_value(v) for v in self.seen[j]]
             known = [int(v) if float(v).is_integer() else v for v in known]
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
-        _raise(
+        raise_readable(
             name,
             f"a category of column {self.feature_names[j]!r} seen in training_data "
-            f"({_shown(known)})",
+            f"({shown_items(known)})",
             f"{value!r} in row {row}",
         )
 
@@ -406,6 +270,34 @@ class TableSchema:
         return out
 
 
+def _display_names(feature_names, keys):
+    """The display name of every column: `feature_names`, or the column keys."""
+    if feature_names is None:
+        return [str(k) for k in keys]
+    expected = f"a list of {len(keys)} names, one per column of training_data"
+    if isinstance(feature_names, str) or not hasattr(feature_names, "__len__"):
+        fail("feature_names", expected, feature_names)
+    display = [str(v) for v in feature_names]
+    if len(display) != len(keys):
+        fail("feature_names", expected, feature_names)
+    return display
+
+
+def _category_names(categorical_names, lookup, display):
+    """dict column index -> category names, from the user's `categorical_names`."""
+    names = {}
+    if categorical_names is None:
+        return names
+    if not isinstance(categorical_names, dict):
+        fail("categorical_names", "a dict column -> list of category names", categorical_names)
+    for key, value in categorical_names.items():
+        index = lookup.index("categorical_names", key)
+        if isinstance(value, str) or not hasattr(value, "__len__"):
+            fail("categorical_names", f"a list of category names for column {display[index]!r}", value)
+        names[index] = [plain_value(v) for v in value]
+    return names
+
+
 class _ColumnLookup:
     """Resolve a column given by index, DataFrame key or feature name."""
 
@@ -425,10 +317,10 @@ class _ColumnLookup:
             return self.keys.index(key)
         elif isinstance(key, str) and key in self.names:
             return self.names.index(key)
-        _raise(
+        raise_readable(
             argument,
-            f"column indices (0 to {size - 1}) or names of training_data ({_shown(self.names, 5)})",
-            repr(_plain(key)),
+            f"column indices (0 to {size - 1}) or names of training_data ({shown_items(self.names, 5)})",
+            repr(plain_value(key)),
         )
 
     def indices(self, argument, keys):
