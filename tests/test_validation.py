@@ -70,8 +70,8 @@ def test_parameter_errors(linear_model, small_cnn):
         "mode: expected one of 'mean', 'square', 'variance', received 'median'."
     )
     assert _message(lambda: kx.SmoothGrad(linear_model)) == (
-        "explainer: expected a gradient explainer instance (GradientSaliency, IntegratedGradients "
-        "or GradCAM), received a Functional object."
+        "explainer: expected a gradient explainer instance (GradientSaliency, IntegratedGradients, "
+        "GradCAM or GradCAMPlusPlus), received a Functional object."
     )
     assert _message(lambda: kx.GradientSaliency("model.keras")) == (
         "model: expected a Keras 3 model (keras.Model), received 'model.keras'."

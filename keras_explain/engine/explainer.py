@@ -88,7 +88,9 @@ class Explainer:
       ...)`. The default returns `sums["attributions"]`.
     * `read_inputs(x, targets)`: the examples as a checked numpy array and
       the targets to resolve. The default accepts numpy, tf.Tensor and
-      tf.data (and lists or dicts for several model inputs).
+      tf.data (and lists or dicts for several model inputs). It may return
+      a third item, a dict of what reading found (a DataFrame's column
+      labels, say), passed to `plan` as keyword arguments.
     * `default_batch_size(x)`: the batch size when the user gave none.
     * `accumulator(plan)`: the object that reduces group sums while they
       stream: `add(first_group, values)` per batch and `result()` for the
@@ -247,7 +249,9 @@ class Explainer:
                 f"{type(self).__name__}.explain() got unexpected options {unknown}; it takes "
                 f"{sorted(self.explain_options) or 'none'}."
             )
-        x_np, targets = self.read_inputs(x, targets)
+        read = self.read_inputs(x, targets)
+        x_np, targets = read[:2]
+        found = read[2] if len(read) > 2 else {}
         x_tensor = self._model_fn.tensors(x_np)
         count = _rows(x_tensor)
         if self.computes_predictions:
@@ -256,7 +260,7 @@ class Explainer:
         else:
             predictions = self.predict(x_tensor)
             resolved = resolve_targets(targets, count, predictions=predictions)
-        plan = self.plan(x_tensor, resolved, predictions, **options)
+        plan = self.plan(x_tensor, resolved, predictions, **options, **found)
         plan.inputs = x_np
         return self.finish(plan, self.run_plan(plan, verbose))
 

@@ -38,7 +38,7 @@ def register(name, aliases=(), wraps=None):
     for key in (name, *aliases):
         if not isinstance(key, str) or not _NAME.fullmatch(key):
             raise ValueError(
-                f"register: expected names of lower-case letters, digits, '_' or '-', "
+                f"register: expected names of lower-case letters, digits, '_', '-' or '+', "
                 f"received {describe(key)}."
             )
 
@@ -65,7 +65,7 @@ def register(name, aliases=(), wraps=None):
     return decorate
 
 
-_NAME = re.compile(r"[a-z][a-z0-9_\-]*")
+_NAME = re.compile(r"[a-z][a-z0-9_+\-]*")
 
 
 def registered_methods():

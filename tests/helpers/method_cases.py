@@ -33,6 +33,9 @@ def method_cases(tanh_mlp, small_cnn, images, rows):
             seeded=True,
         ),
         "gradcam": Case(lambda **k: kx.GradCAM(small_cnn, **k), images),
+        "gradcam_plus_plus": Case(lambda **k: kx.GradCAMPlusPlus(small_cnn, **k), images),
+        "occlusion": Case(lambda **k: kx.Occlusion(small_cnn, window=(3, 3), strides=2, **k), images),
+        "feature_ablation": Case(lambda **k: kx.FeatureAblation(tanh_mlp, baseline="mean", **k), rows),
         "lime_image": Case(
             lambda **k: kx.LimeImage(
                 small_cnn,

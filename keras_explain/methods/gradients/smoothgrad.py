@@ -24,7 +24,8 @@ class SmoothGrad(Explainer):
 
     Args:
         explainer: the gradient explainer to smooth: `GradientSaliency`,
-            `IntegratedGradients` or `GradCAM`. Its model, output and
+            `IntegratedGradients`, `GradCAM` or `GradCAMPlusPlus` (any
+            explainer that declares `smoothable`). Its model, output and
             options are used as they are.
         samples: noisy copies per example. Defaults to 32.
         noise: noise standard deviation as a fraction of each example's value
@@ -71,7 +72,7 @@ class SmoothGrad(Explainer):
         if not (isinstance(explainer, Explainer) and explainer.smoothable):
             fail(
                 "explainer",
-                "a gradient explainer instance (GradientSaliency, IntegratedGradients or GradCAM)",
+                "a gradient explainer instance (GradientSaliency, IntegratedGradients, GradCAM or GradCAMPlusPlus)",
                 explainer,
             )
         self.explainer = explainer
