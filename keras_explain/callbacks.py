@@ -195,6 +195,11 @@ class ExplanationLogger(keras.callbacks.Callback):
                     f"built on model {self.explainer.model.name!r}."
                 )
             self._built = self.explainer
+        if not self._built.per_example:
+            raise ValueError(
+                f"explainer: expected a method that explains each sample, received "
+                f"{self._built.method!r}, which explains a whole dataset; call it after fit instead."
+            )
         os.makedirs(self.output_dir, exist_ok=True)
         if "tensorboard" in self.formats and self._writer is None:
             self._writer = tf.summary.create_file_writer(self.output_dir)

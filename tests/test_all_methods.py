@@ -43,6 +43,14 @@ def _assert_same(a, b, where, tolerance=None):
             assert value == b.extras[key], (where, key)
 
 
+def _explain(case, explainer, x=None, **options):
+    """explain() of a case: with its labels (`y`) for a method that explains a dataset."""
+    x = case.x if x is None else x
+    if case.labels is not None and not isinstance(x, tf.data.Dataset):
+        options["y"] = case.labels[: len(x)]
+    return explainer.explain(x, **options)
+
+
 def test_every_registered_method_has_a_case(method_cases):
     assert sorted(method_cases) == METHODS
 
@@ -50,9 +58,9 @@ def test_every_registered_method_has_a_case(method_cases):
 @pytest.mark.parametrize("name", METHODS)
 def test_results_do_not_depend_on_the_batch_size(method_cases, name):
     case = method_cases[name]
-    reference = case.build(verbose=0).explain(case.x)
+    reference = _explain(case, case.build(verbose=0))
     for batch_size in (1, 7, 64):
-        again = case.build(batch_size=batch_size, verbose=0).explain(case.x)
+        again = _explain(case, case.build(batch_size=batch_size, verbose=0))
         _assert_same(reference, again, f"{name} batch_size={batch_size}", BATCH_TOLERANCE)
 
 
@@ -60,33 +68,35 @@ def test_results_do_not_depend_on_the_batch_size(method_cases, name):
 def test_numpy_tensor_and_dataset_give_the_same_answer(method_cases, name):
     case = method_cases[name]
     explainer = case.build(verbose=0)
-    reference = explainer.explain(case.x)
-    _assert_same(reference, explainer.explain(tf.constant(case.x)), f"{name} tf.Tensor")
-    batched = tf.data.Dataset.from_tensor_slices(case.x).batch(4)
-    _assert_same(reference, explainer.explain(batched), f"{name} tf.data")
-    labelled = tf.data.Dataset.from_tensor_slices((case.x, np.zeros(len(case.x)))).batch(3)
+    reference = _explain(case, explainer)
+    _assert_same(reference, _explain(case, explainer, tf.constant(case.x)), f"{name} tf.Tensor")
+    labels = np.zeros(len(case.x)) if case.labels is None else case.labels
+    labelled = tf.data.Dataset.from_tensor_slices((case.x, labels)).batch(3)
     _assert_same(reference, explainer.explain(labelled), f"{name} tf.data (x, y)")
+    if case.labels is None:  # a dataset of x alone
+        batched = tf.data.Dataset.from_tensor_slices(case.x).batch(4)
+        _assert_same(reference, explainer.explain(batched), f"{name} tf.data")
 
 
 @pytest.mark.parametrize("name", METHODS)
 def test_a_second_call_and_a_new_row_count_do_not_retrace(method_cases, name):
     case = method_cases[name]
     explainer = case.build(batch_size=5, verbose=0)
-    explainer.explain(case.x)
+    _explain(case, explainer)
     traces = explainer.trace_count
     assert traces >= 1
-    explainer.explain(case.x)
-    explainer.explain(case.x[:3])
+    _explain(case, explainer)
+    _explain(case, explainer, case.x[:3])
     assert explainer.trace_count == traces
 
 
 @pytest.mark.parametrize("name", METHODS)
 def test_the_same_random_state_gives_identical_results(method_cases, name):
     case = method_cases[name]
-    first = case.build(verbose=0).explain(case.x)
-    _assert_same(first, case.build(verbose=0).explain(case.x), name)
+    first = _explain(case, case.build(verbose=0))
+    _assert_same(first, _explain(case, case.build(verbose=0)), name)
     if case.seeded:
-        other = case.build(random_state=99, verbose=0).explain(case.x)
+        other = _explain(case, case.build(random_state=99, verbose=0))
         assert not np.array_equal(first.attributions, other.attributions), name
 
 
@@ -97,8 +107,8 @@ def test_config_and_file_round_trips(method_cases, name, tmp_path):
     config = explainer.get_config()
     rebuilt = type(explainer).from_config(config, explainer.model)
     assert repr(rebuilt) == repr(explainer)
-    e = explainer.explain(case.x)
-    _assert_same(e, rebuilt.explain(case.x), f"{name} from_config")
+    e = _explain(case, explainer)
+    _assert_same(e, _explain(case, rebuilt), f"{name} from_config")
     loaded = kx.Explanation.load(e.save(tmp_path / name))
     _assert_same(e, loaded, f"{name} save/load")
     assert loaded.method == e.method == name
@@ -115,9 +125,13 @@ def test_bad_examples_and_targets_are_refused(method_cases, name):
     x = case.x.copy()
     x[1, 0] = np.nan
     with pytest.raises(ValueError, match=r"^(x|rows): expected finite values.*(row 1|index \(1, 0)"):
-        explainer.explain(x)
+        _explain(case, explainer, x)
     with pytest.raises(ValueError, match=r"^(x|rows): expected .*shape"):
-        explainer.explain(case.x[0])
+        _explain(case, explainer, case.x[0])
     outputs = explainer.predict(case.x[:1]).shape[1]
-    with pytest.raises(ValueError, match=rf"^targets: expected .*{outputs - 1}.*received {outputs}"):
-        explainer.explain(case.x, targets=outputs)
+    if case.labels is None:  # a dataset method has labels, not targets
+        with pytest.raises(ValueError, match=rf"^targets: expected .*{outputs - 1}.*received {outputs}"):
+            explainer.explain(case.x, targets=outputs)
+    else:
+        with pytest.raises(ValueError, match=r"^y: expected one label per row"):
+            explainer.explain(case.x, y=case.labels[:2])

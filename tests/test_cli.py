@@ -30,6 +30,8 @@ from keras_explain.cli import runtime, scaling
 from keras_explain.engine.layers import input_scaling_layer
 
 METHODS = registry.available_methods()
+#: The methods the command runs: those that explain each input.
+EXPLAINED = [m for m in METHODS if registry.explainer_class(m).per_example]
 FORMATS = ("png", "pdf", "npz", "html", "json")
 CLASS_NAMES = ["cat", "dog & <b>co</b>", "<script>alert(1)</script>"]
 FEATURES = ["age", "bmi & <b>", "<i>pressure</i>", 'say "hi"']
@@ -271,7 +273,7 @@ def _run(command, cwd, log_level="2"):
 def runs(ws):
     """Every subprocess of this module, started at once; name -> future CompletedProcess."""
     python = [sys.executable, "-m", "keras_explain"]
-    jobs = {f"method {m}": python + method_command(m) for m in METHODS}
+    jobs = {f"method {m}": python + method_command(m) for m in EXPLAINED}
     jobs["tabular"] = python + TABULAR_RUN
     jobs.update({f"error {name}": python + args for name, (args, _) in ERRORS.items()})
     jobs["debug"] = python + ERRORS["missing model"][0] + ["--debug"]
@@ -306,7 +308,7 @@ def _errors(result):
 # -- every method, every format ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", EXPLAINED)
 def test_every_method_from_the_command_line(method, ws, runs):
     result = runs[f"method {method}"].result()
     assert result.returncode == 0, result.stderr
@@ -662,6 +664,17 @@ def test_custom_objects_and_unsafe_load_what_the_errors_point_to(ws, capsys):
     assert err == (
         "keras-explain: warning: --unsafe: loading lambda.keras with safe mode off runs Python "
         "code stored in it\n"
+    )
+
+
+def test_a_dataset_method_is_refused_with_the_python_call(ws, capsys):
+    args = ["explain", "mlp.keras", "rows.csv", "--method", "permutation_importance", "--out", "out/perm"]
+    code, _, err = _main(ws, args, capsys)
+    assert (code, err) == (
+        2,
+        PREFIX + "--method: expected a method that explains each input, received "
+        "'permutation_importance', which explains a whole dataset with labels; use "
+        "kx.PermutationImportance(model).explain(x, y) in Python.\n",
     )
 
 

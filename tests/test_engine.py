@@ -188,8 +188,9 @@ def test_models_with_several_inputs(tmp_path):
 
 def test_registry_and_one_call_form(tanh_mlp, rows):
     assert kx.available_methods() == [
-        "deepshap", "gradcam", "gradientshap", "integrated_gradients",
-        "lime_image", "lime_tabular", "saliency", "smoothgrad",
+        "deepshap", "feature_ablation", "gradcam", "gradcam_plus_plus", "gradientshap",
+        "integrated_gradients", "kernel_shap", "lime_image", "lime_tabular", "occlusion",
+        "permutation_importance", "saliency", "smoothgrad",
     ]
     direct = kx.IntegratedGradients(tanh_mlp, steps=12, baseline=0.1).explain(rows)
     by_alias = kx.explain(tanh_mlp, rows, method="ig", steps=12, baseline=0.1)
@@ -201,8 +202,9 @@ def test_registry_and_one_call_form(tanh_mlp, rows):
     with pytest.raises(ValueError) as error:
         kx.explain(tanh_mlp, rows, method="magic")
     assert str(error.value) == (
-        "method: expected one of 'deepshap', 'gradcam', 'gradientshap', 'integrated_gradients', "
-        "'lime_image', 'lime_tabular', 'saliency', 'smoothgrad', received 'magic'."
+        "method: expected one of 'deepshap', 'feature_ablation', 'gradcam', 'gradcam_plus_plus', "
+        "'gradientshap', 'integrated_gradients', 'kernel_shap', 'lime_image', 'lime_tabular', "
+        "'occlusion', 'permutation_importance', 'saliency', 'smoothgrad', received 'magic'."
     )
     with pytest.raises(ValueError) as error:
         kx.explain(tanh_mlp, rows, method="saliency", steps=3)

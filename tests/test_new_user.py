@@ -231,3 +231,16 @@ def test_deepshap_under_mixed_precision_computes_in_float32():
     np.testing.assert_allclose(e.attributions, reference.attributions, rtol=1e-5, atol=1e-8)
     np.testing.assert_allclose(e.expected_value, reference.expected_value, rtol=1e-6)
     assert mixed.get_layer("conv").compute_dtype == "float16"  # the model is left as it was
+
+
+def test_the_logger_refuses_a_method_that_explains_a_dataset(tmp_path):
+    model = _mlp(3)
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.random.default_rng(3).normal(size=(16, 4)).astype("float32")
+    logger = ExplanationLogger("permutation_importance", x[:4], tmp_path, formats=("npz",))
+    with pytest.raises(ValueError) as error:
+        model.fit(x, x[:, :3], epochs=1, verbose=0, callbacks=[logger])
+    assert str(error.value) == (
+        "explainer: expected a method that explains each sample, received "
+        "'permutation_importance', which explains a whole dataset; call it after fit instead."
+    )

@@ -83,6 +83,7 @@ DECLARED = {
     "computes_predictions": bool,
     "accepts_several_inputs": bool,
     "smoothable": bool,
+    "per_example": bool,
     "explain_options": dict,
     "state_attributes": tuple,
 }
@@ -108,7 +109,8 @@ def test_instances_hold_only_declared_private_state(method_cases):
         private = {k for k in vars(explainer) if k.startswith("_")}
         assert private <= BASE_PRIVATE | set(type(explainer).state_attributes), name
         before = {k: v for k, v in vars(explainer).items()}
-        explainer.explain(case.x, verbose=0)
+        options = {} if case.labels is None else {"y": case.labels}
+        explainer.explain(case.x, verbose=0, **options)
         after = vars(explainer)
         assert set(after) == set(before), name
         for key, value in before.items():

@@ -139,6 +139,14 @@ def method_plan(method, args, options):
     """
     from keras_explain import api as registry
 
+    cls = registry.explainer_class(method)
+    if not cls.per_example:
+        raise error(
+            "--method",
+            "a method that explains each input",
+            f"{method!r}, which explains a whole dataset with labels; use "
+            f"kx.{cls.__name__}(model).explain(x, y) in Python",
+        )
     takes = method_takes(method)
     plan = {}
     for flag, attribute, parameters in CLI_ARGUMENTS:

@@ -111,6 +111,9 @@ class Explainer:
     * `explain_options`: the options `explain()` takes beyond `x` and
       `targets`, name -> one-line help; the registry and the command line
       read it.
+    * `per_example`: False for a method that explains a whole dataset with
+      one global result (permutation importance); the callback and the
+      command line explain examples one by one and refuse such methods.
     * `computes_in_float32`: a model under mixed precision computes in
       float32 for this method (its kernel needs float32 consistently).
     * `state_attributes`: the private attributes the constructor sets
@@ -161,6 +164,7 @@ class Explainer:
     smoothable = False
     pairs_per_example = 1
     explain_options = {}
+    per_example = True
     computes_in_float32 = False
     state_attributes = ()
     config_attributes = ("output", "batch_size", "run_eagerly", "verbose")

@@ -7,8 +7,8 @@ from keras_explain.methods.gradients import (
     IntegratedGradients,
     SmoothGrad,
 )
-from keras_explain.methods.lime import LimeImage, LimeTabular
-from keras_explain.methods.perturbation import FeatureAblation, Occlusion
+from keras_explain.methods.lime import KernelShap, LimeImage, LimeTabular
+from keras_explain.methods.perturbation import FeatureAblation, Occlusion, PermutationImportance
 from keras_explain.methods.shap import AdditivityError, DeepShap, GradientShap
 
 __all__ = [
@@ -20,8 +20,10 @@ __all__ = [
     "GradientSaliency",
     "GradientShap",
     "IntegratedGradients",
+    "KernelShap",
     "LimeImage",
     "LimeTabular",
     "Occlusion",
+    "PermutationImportance",
     "SmoothGrad",
 ]

@@ -15,6 +15,7 @@ class Case:
     build: Callable[..., Any]  # build(**constructor overrides) -> explainer
     x: np.ndarray
     seeded: bool = False  # the method draws random numbers (random_state matters)
+    labels: Any = None  # y for a method that explains a dataset (explain(x, y))
 
 
 def method_cases(tanh_mlp, small_cnn, images, rows):
@@ -35,6 +36,19 @@ def method_cases(tanh_mlp, small_cnn, images, rows):
         "gradcam": Case(lambda **k: kx.GradCAM(small_cnn, **k), images),
         "gradcam_plus_plus": Case(lambda **k: kx.GradCAMPlusPlus(small_cnn, **k), images),
         "occlusion": Case(lambda **k: kx.Occlusion(small_cnn, window=(3, 3), strides=2, **k), images),
+        "kernel_shap": Case(
+            lambda **k: kx.KernelShap(tanh_mlp, background, num_samples=20, random_state=k.pop("random_state", 4), **k),
+            rows,
+            seeded=True,
+        ),
+        "permutation_importance": Case(
+            lambda **k: kx.PermutationImportance(
+                tanh_mlp, metric="accuracy", n_repeats=3, random_state=k.pop("random_state", 6), **k
+            ),
+            rows,
+            seeded=True,
+            labels=np.arange(len(rows)) % 3,
+        ),
         "feature_ablation": Case(lambda **k: kx.FeatureAblation(tanh_mlp, baseline="mean", **k), rows),
         "lime_image": Case(
             lambda **k: kx.LimeImage(

@@ -108,7 +108,7 @@ class LimeBase(Explainer):
         }
 
     def accumulator(self, plan):
-        return _SurrogateSums(
+        return SurrogateSums(
             plan.per_example["x_reference"], plan.per_example["y_reference"], self.num_samples
         )
 
@@ -140,7 +140,7 @@ def _warn_if_constant(stats, num_samples):
     )
 
 
-class _SurrogateSums:
+class SurrogateSums:
     """The accumulator of LIME methods: streamed sums into `surrogate.Statistics`."""
 
     def __init__(self, x_reference, y_reference, num_samples):

@@ -270,3 +270,38 @@ def fit(X, Y, w, num_features=None, feature_selection="auto", alpha=1.0):
         dict of numpy arrays as `fit_statistics` returns them.
     """
     return fit_statistics(statistics(X, Y, w), num_features, feature_selection, alpha)
+
+
+def constrained_least_squares(gram, cross, total, free):
+    """Weighted least squares without intercept or penalty, the coefficients summing to `total`.
+
+    KernelSHAP's surrogate: min sum w (e - z . c)^2 subject to sum(c) = total
+    and c_j = 0 for the features that are not free, from the raw sums of an
+    `Accumulator` whose x_reference is 0 and whose y_reference is the fixed
+    intercept (gram = `sum_dd` = sum w z z^T, cross = `sum_de` = sum w e z).
+    The Lagrange system [[G, 1], [1^T, 0]] is solved in float64 through its
+    pseudo-inverse, so samples that do not determine every coefficient give
+    the least-norm solution that still meets the constraint.
+
+    Args:
+        gram: (N, F, F) float64.
+        cross: (N, F) float64, for one label.
+        total: (N,) what the coefficients of each example sum to.
+        free: (N, F) bool, the coefficients that are fitted.
+
+    Returns:
+        np.ndarray float64 (N, F), each row summing to `total`.
+    """
+    count, size = cross.shape
+    mask = free.astype(np.float64)
+    system = np.zeros((count, size + 1, size + 1))
+    system[:, :size, :size] = gram * mask[:, :, None] * mask[:, None, :] + np.eye(size) * (1.0 - mask)[:, None, :]
+    system[:, :size, size] = mask
+    system[:, size, :size] = mask
+    total = np.asarray(total, np.float64)
+    rhs = np.concatenate([cross * mask, total[:, None]], axis=1)
+    solution = np.einsum("nij,nj->ni", np.linalg.pinv(system, hermitian=True), rhs)
+    values = solution[:, :size] * mask
+    # The solve meets the constraint up to rounding; the rest is spread evenly.
+    residual = total - values.sum(axis=1)
+    return values + mask * (residual / np.maximum(mask.sum(axis=1), 1.0))[:, None]

@@ -1,0 +1,380 @@
+"""KernelSHAP: the LIME base with coalitions, the Shapley kernel and exact constraints."""
+
+import itertools
+import math
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+import keras_explain.methods.lime.surrogate as surrogate
+from keras_explain.engine.checks import explained_scores
+from keras_explain.engine.errors import check_int, fail
+from keras_explain.engine.explainer import row_size
+from keras_explain.engine.registry import register
+from keras_explain.methods.lime.base import LimeBase, SurrogateSums
+from keras_explain.methods.shap.background import BackgroundExplainer
+
+#: Coalition bits per packed int32 word.
+WORD_BITS = 32
+
+
+def coalition_budget(num_features, num_samples):
+    """Coalitions evaluated per example: `num_samples` ("auto": 2 M + 2048), at most 2^M - 2."""
+    budget = 2 * num_features + 2048 if num_samples == "auto" else num_samples
+    if num_features <= 30:
+        budget = min(budget, 2**num_features - 2)
+    return max(budget, 0)
+
+
+def coalition_plan(num_features, budget, rng):
+    """The coalitions of M features and their regression weights, as shap's KernelExplainer picks them.
+
+    Coalition sizes k and M - k are taken together (a coalition and its
+    complement), with the Shapley kernel's mass of both sizes. From the
+    smallest (and largest) sizes inward, a size is enumerated whole, each
+    coalition with its exact kernel weight, while the budget covers its
+    share of the mass; the rest of the budget is drawn at random: a size in
+    proportion to the remaining mass, a uniform subset of that size, and its
+    complement. A draw seen before adds to its weight instead of the budget,
+    and the drawn weights share the mass left over in proportion to their
+    counts. With budget 2^M - 2 every coalition is enumerated.
+
+    Args:
+        num_features: M.
+        budget: the number of coalitions (see `coalition_budget`).
+        rng: a numpy Generator.
+
+    Returns:
+        (masks (S, M) bool, weights (S,) float64 summing to 1), S <= budget.
+    """
+    sizes = np.arange(1, num_features // 2 + 1)
+    if num_features < 2 or budget < 1:
+        return np.zeros((0, num_features), bool), np.zeros(0)
+    paired = 2 * sizes != num_features
+    # The Shapley kernel's mass of each size, both sizes k and M - k for a paired one.
+    mass = (num_features - 1.0) / (sizes * (num_features - sizes)) * np.where(paired, 2.0, 1.0)
+    mass /= mass.sum()
+    counts = np.array([math.comb(num_features, int(k)) for k in sizes], np.float64) * np.where(paired, 2, 1)
+    left, remaining, full = budget, mass.copy(), 0
+    for k in range(len(sizes)):
+        if left * remaining[k] / counts[k] < 1.0 - 1e-8:
+            break
+        full, left = full + 1, left - int(counts[k])
+        if remaining[k] < 1.0:
+            remaining /= 1.0 - remaining[k]
+    masks, weights = [np.zeros((0, num_features), bool)], [np.zeros(0)]
+    for k in range(full):
+        subsets = np.array(list(itertools.combinations(range(num_features), int(sizes[k]))))
+        chosen = np.zeros((len(subsets), num_features), bool)
+        np.put_along_axis(chosen, subsets, True, axis=1)
+        if paired[k]:
+            chosen = np.stack([chosen, ~chosen], axis=1).reshape(-1, num_features)
+        masks.append(chosen)
+        weights.append(np.full(len(chosen), mass[k] / counts[k]))
+    if full < len(sizes) and left > 0:
+        drawn, counted = _drawn_coalitions(num_features, sizes[full:], mass[full:], paired[full:], left, rng)
+        masks.append(drawn)
+        weights.append(counted * (mass[full:].sum() / counted.sum()))
+    return np.concatenate(masks), np.concatenate(weights)
+
+
+def _drawn_coalitions(num_features, sizes, mass, paired, budget, rng):
+    """The random part of `coalition_plan`: up to `budget` distinct coalitions and their counts.
+
+    Draws arrive as one stream, in rounds, until the distinct ones fill the
+    budget or 4 x budget draws were made; the stream is then read in order,
+    as shap reads it one draw at a time.
+    """
+    # A paired size's draw brings its complement: half the mass per draw.
+    chances = mass / np.where(paired, 2.0, 1.0)
+    chances /= chances.sum()
+    stream, stream_sizes = [], []
+    drawn = 0
+    while drawn < 4 * budget:
+        count = min(4 * budget - drawn, max(budget, 64))
+        picked = sizes[rng.choice(len(sizes), count, p=chances)]
+        order = np.argsort(rng.random((count, num_features)), axis=1)
+        subsets = np.zeros((count, num_features), bool)
+        np.put_along_axis(subsets, order, np.arange(num_features) < picked[:, None], axis=1)
+        stream.append(subsets)
+        stream_sizes.append(picked)
+        drawn += count
+        _, first = np.unique(pack_coalitions(np.concatenate(stream)), axis=0, return_index=True)
+        if _cost(np.concatenate(stream_sizes)[first], num_features).sum() >= budget:
+            break
+    subsets, picked = np.concatenate(stream), np.concatenate(stream_sizes)
+    _, first, inverse = np.unique(pack_coalitions(subsets), axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    new = first[inverse] == np.arange(len(subsets))
+    spent = np.cumsum(_cost(picked, num_features) * new)
+    # The draw that fills the budget is the last one read.
+    stop = int(np.searchsorted(spent, budget)) if spent[-1] >= budget else len(subsets) - 1
+    kept = np.flatnonzero(new[: stop + 1])
+    tally = np.bincount(inverse[: stop + 1], minlength=len(first))[inverse[kept]].astype(np.float64)
+    units = subsets[kept]
+    with_complement = 2 * picked[kept] != num_features
+    if spent[stop] > budget:
+        with_complement[-1] = False  # no budget was left for the last complement
+    masks = np.stack([units, ~units], axis=1).reshape(-1, num_features)
+    counts = np.repeat(tally, 2)
+    keep = np.stack([np.ones(len(kept), bool), with_complement], axis=1).reshape(-1)
+    return masks[keep], counts[keep]
+
+
+def _cost(sizes, num_features):
+    """Budget a draw of each size takes: 2 with its complement, 1 for size M / 2."""
+    return np.where(2 * np.asarray(sizes) != num_features, 2, 1)
+
+
+def pack_coalitions(masks):
+    """Coalitions (S, M) bool as int32 words (S, ceil(M / 32)), bit j % 32 of word j // 32."""
+    masks = np.asarray(masks, bool)
+    words = -(-masks.shape[1] // WORD_BITS)
+    padded = np.zeros((len(masks), words * WORD_BITS), np.uint64)
+    padded[:, : masks.shape[1]] = masks
+    shifts = np.arange(WORD_BITS, dtype=np.uint64)
+    packed = (padded.reshape(len(masks), words, WORD_BITS) << shifts).sum(axis=-1)
+    return packed.astype(np.uint32).view(np.int32)
+
+
+def unpack_coalitions(words, num_features):
+    """The inverse of `pack_coalitions`, in TensorFlow: (B, W) int32 -> (B, M) float64."""
+    features = np.arange(num_features)
+    chosen = tf.gather(words, features // WORD_BITS, axis=1)
+    bits = tf.bitwise.bitwise_and(tf.bitwise.right_shift(chosen, features % WORD_BITS), 1)
+    return tf.cast(bits, tf.float64)
+
+
+def read_groups(feature_groups, example_shape):
+    """(the groups as given, their labels renumbered 0 .. M - 1 as int32) for one example's shape."""
+    example_shape = tuple(int(d) for d in example_shape)
+    if feature_groups is None:
+        return None, np.arange(int(np.prod(example_shape)), dtype=np.int32).reshape(example_shape)
+    groups = np.array(feature_groups)
+    leading = [example_shape[:k] for k in range(len(example_shape) - 1, 0, -1)]
+    if groups.dtype.kind not in "iu" or groups.shape not in [example_shape, *leading]:
+        prefixes = f", or of its leading axes such as {leading[0]}" if leading else ""
+        fail("feature_groups", f"integer group labels of shape {example_shape}{prefixes}", groups)
+    _, labels = np.unique(groups, return_inverse=True)
+    return groups, labels.reshape(groups.shape).astype(np.int32)
+
+
+def _check_num_samples(num_samples):
+    if isinstance(num_samples, str) and num_samples == "auto":
+        return num_samples
+    if isinstance(num_samples, (bool, str)) or not isinstance(num_samples, numbers.Integral) or num_samples < 2:
+        fail("num_samples", "'auto' or an integer >= 2", num_samples)
+    return int(num_samples)
+
+
+class _CoalitionSums(SurrogateSums):
+    """The streamed sums, one coalition per group; the result is the raw sums (no centring)."""
+
+    def result(self):
+        return self.sums
+
+
+@register("kernel_shap", aliases=("kernelshap", "kernel"))
+class KernelShap(LimeBase, BackgroundExplainer):
+    """KernelSHAP: Shapley values of features from a weighted regression over coalitions.
+
+    The players are M features: each element of an example (each column of a
+    table), or each group of `feature_groups` (superpixels, blocks of
+    columns). A coalition z in {0, 1}^M stands for the input that is x where
+    z = 1 and a background row where z = 0; its value v(z) is the model's
+    output averaged over the background rows (the interventional value).
+    The attributions phi solve LIME's surrogate fit with the Shapley kernel
+    pi(z) = (M - 1) / (C(M, |z|) |z| (M - |z|)) as the sample weights, no
+    penalty, the intercept fixed at phi_0 = E[f(background)] and the
+    efficiency constraint sum(phi) = f(x) - E[f(background)] solved exactly
+    (a Lagrange multiplier, in float64). The empty and full coalitions are
+    these two constraints, never sampled; additivity holds to float32
+    rounding on every example (`e.additivity_gap`).
+
+    When the budget covers every coalition (2^M - 2 <= num_samples; with
+    num_samples="auto", M <= 11) every coalition is enumerated with its
+    exact kernel weight and the result is the exact Shapley value of v.
+    Otherwise the coalitions are chosen as shap's KernelExplainer chooses
+    them: sizes enumerated whole from the outside in while the budget allows,
+    the rest drawn by the kernel's mass, each draw with its complement.
+
+    Each (example, coalition, background row) is one pair of the engine: the
+    composite input is built in the compiled step from the pair's coalition
+    (packed bits) and background row, and the outputs are summed over the
+    background in the graph; the regression's sums are folded in batch by
+    batch (`surrogate.Accumulator`), so memory is one batch, N M^2 float64
+    sums and the coalitions' packed bits (12 bytes per coalition and
+    background row for M <= 32), never the composite inputs.
+
+    Differences from shap's KernelExplainer (0.51): the same coalitions serve
+    every example of one call; a feature that equals every background row in
+    an example (exactly; shap allows a tolerance) gets 0 while the others are
+    fitted over the same M players (shap re-plans with fewer); there is no L1
+    feature selection (shap's default `l1_reg="num_features(10)"` keeps 10
+    features: compare with `l1_reg=False`); the draws come from
+    `random_state`, not numpy's global generator; only the explained target
+    is fitted.
+
+    Args:
+        model: a Keras 3 model with a single input.
+        background: the reference rows, (B, ...) like the model input (numpy,
+            tf.Tensor or tf.data); 50 to 100 rows are typical (each costs a
+            model call per coalition).
+        num_samples: coalitions per example, an integer >= 2, or "auto"
+            (2 M + 2048, shap's default). Capped at 2^M - 2, where every
+            coalition is enumerated. Defaults to "auto".
+        feature_groups: None (every element of an example is a feature), or
+            integer labels shaped like one example or its leading axes, such
+            as an (H, W) segmentation of (H, W, C) images: the elements with
+            one label form one feature, and each carries its group's value in
+            the attributions. Defaults to None.
+        random_state: int seed for the drawn coalitions; the same seed gives
+            identical results. Defaults to None (fresh draws per call).
+        **kwargs: `output`, `batch_size` (pairs of a coalition and a
+            background row per model call; bounds memory, never changes
+            results; None: about 2**23 input values, 16 to 8192 pairs),
+            `run_eagerly`, `verbose` as in `keras_explain.Explainer`.
+
+    Attributes:
+        expected_value: np.ndarray float64 (K,), the mean model output over
+            the background, at the current weights.
+        num_features: M, the number of features (or groups).
+
+    `explain(x, targets=None)` returns an `Explanation` with `attributions`
+    shaped like x, (N, ...), `expected_value` (N,) = E[f(background)] for
+    each example's target and `additivity_gap` (N,) = sum of the M values
+    minus (f(x) - E[f(background)]). With `feature_groups` an element
+    carries its group's value, so the values sum once per group, not per
+    element.
+
+    Raises:
+        ValueError: for a background not shaped like the model input, empty
+            or not finite, `feature_groups` that are not integer labels
+            shaped like one example (or its leading axes), num_samples < 2,
+            or a model with several inputs.
+
+    Example:
+
+    ```python
+    explainer = kx.KernelShap(model, x_train[:50], random_state=0)
+    e = explainer.explain(x_test[:5])
+    e.attributions.sum(axis=1)   # == f(x)[target] - e.expected_value
+    ```
+
+    Reference: Lundberg & Lee, "A Unified Approach to Interpreting Model
+    Predictions", NeurIPS 2017.
+    """
+
+    method = "kernel_shap"
+    accepts_several_inputs = False
+    explain_options = {}
+    state_attributes = BackgroundExplainer.state_attributes + ("_groups",)
+    config_attributes = ("feature_groups",)
+    # LIME's exponential kernel and feature selection have no counterpart here.
+    kernel_width = None
+    feature_selection = "none"
+
+    def __init__(self, model, background, num_samples="auto", feature_groups=None, random_state=None, **kwargs):
+        self.num_samples = _check_num_samples(num_samples)
+        self.random_state = check_int("random_state", random_state, minimum=0, allow_none=True)
+        # The LIME constructor is skipped: its kernel width and selection do not apply.
+        BackgroundExplainer.__init__(self, model, background, **kwargs)
+        self.feature_groups, self._groups = read_groups(feature_groups, self.background.shape[1:])
+
+    def get_config(self):
+        config = super().get_config()
+        del config["kernel_width"], config["feature_selection"]
+        return config
+
+    @property
+    def num_features(self):
+        """M, the players: features, or groups of `feature_groups`."""
+        return int(self._groups.max()) + 1
+
+    @property
+    def pairs_per_example(self):
+        return coalition_budget(self.num_features, self.num_samples) * self.background_size
+
+    def read_inputs(self, x, targets):
+        # Checked before the forward pass, for models that do not declare their input shape.
+        x, targets = super().read_inputs(x, targets)
+        self.check_like_background(x)
+        return x, targets
+
+    def default_batch_size(self, x):
+        return int(np.clip(2**23 // row_size(x), 16, 8192))
+
+    # -- the plan: coalitions, weights, and what the fit is held to -----------
+
+    def plan(self, x, targets, predictions):
+        size = self.num_features
+        rng = np.random.default_rng(self.random_state)
+        masks, weights = coalition_plan(size, coalition_budget(size, self.num_samples), rng)
+        rows = self.background_size
+        # Pairs (coalition, background row), coalition-major: the engine sums each
+        # coalition's rows, so a pair's root weight carries 1 / rows.
+        plan = self.background_plan(
+            x,
+            targets,
+            predictions,
+            len(masks) * rows,
+            group_size=rows,
+            per_pair_index={
+                "coalition": np.repeat(pack_coalitions(masks), rows, axis=0),
+                "root": np.repeat(np.sqrt(weights) / rows, rows),
+            },
+        )
+        expected = plan.extras["expected_value"][targets]
+        plan.per_example = {
+            "labels": targets[:, None].astype(np.int32),
+            "x_reference": np.zeros((len(targets), size)),
+            "y_reference": expected[:, None],
+        }
+        plan.extras.update(
+            coalitions=len(masks),
+            change=explained_scores(predictions, targets) - expected,
+            free=self._varying(x.numpy()),
+        )
+        return plan
+
+    def _varying(self, x):
+        """(N, M) bool: the features where an example differs from some background row."""
+        labels = self._groups.reshape(-1)
+        free = np.zeros((len(x), self.num_features), bool)
+        for i, example in enumerate(x):
+            differs = np.any(self.background != example, axis=0).reshape(len(labels), -1).any(axis=1)
+            free[i] = np.bincount(labels, weights=differs, minlength=self.num_features) > 0
+        return free
+
+    # -- the LIME base's hooks -------------------------------------------------
+
+    def sample(self, rows):
+        x = rows["x"]
+        z = unpack_coalitions(rows["coalition"], self.num_features)
+        background = tf.gather(self._background, rows["pair_index"] % self.background_size)
+        keep = tf.gather(tf.cast(z, x.dtype), self._groups.reshape(-1), axis=1)
+        trailing = [1] * (x.shape.rank - 1 - self._groups.ndim)
+        keep = tf.reshape(keep, [-1, *self._groups.shape, *trailing])
+        # keep is 0 or 1: each element is the example's or the background's, exactly.
+        return z, x * keep + background * (1.0 - keep)
+
+    def root_weights(self, z, rows):
+        return tf.cast(rows["root"], tf.float64)
+
+    def accumulator(self, plan):
+        example = plan.per_example
+        return _CoalitionSums(example["x_reference"], example["y_reference"], plan.extras["coalitions"])
+
+    def finish(self, plan, sums):
+        values = surrogate.constrained_least_squares(
+            sums.sum_dd, sums.sum_de[:, 0], plan.extras["change"], plan.extras["free"]
+        )
+        values = values.astype(np.float32)
+        expected, _, gap = self.expected_and_gap(plan, values)
+        attributions = values[:, self._groups]
+        trailing = plan.x.shape.rank - 1 - self._groups.ndim
+        attributions = np.broadcast_to(
+            attributions.reshape(attributions.shape + (1,) * trailing), tuple(plan.x.shape)
+        ).copy()
+        return self.explanation(plan, attributions, expected_value=expected, additivity_gap=gap)
