@@ -7,9 +7,12 @@ Run it with `make demo` or `python examples/demo.py --out demo-output`.
    elsewhere would (examples/saved_model.py).
 2. Load the files back with `kx.load_model` and explain eight test digits with
    every image method (saliency, Integrated Gradients, SmoothGrad, Grad-CAM,
-   LIME, DeepSHAP, GradientSHAP) and four patients with LimeTabular and
-   DeepShap: a PNG figure and the raw `.npz` per method, and one
-   self-contained HTML report with all of them.
+   Grad-CAM++, occlusion, feature ablation, LIME, DeepSHAP, GradientSHAP,
+   KernelSHAP) and four patients with LimeTabular, DeepShap, KernelShap and
+   feature ablation: a PNG figure and the raw `.npz` per method, and one
+   self-contained HTML report with all of them; then the permutation
+   importance of each measurement over the held-out patients (a global
+   explanation).
 3. Run the `keras-explain` command on the saved files, as a user types it:
    Integrated Gradients on PNG scans, LIME on CSV rows.
 4. Train again with `kx.callbacks.ExplanationLogger` next to Keras's
@@ -36,11 +39,16 @@ import keras_explain as kx  # noqa: E402
 
 def image_explainers(model, background, seed):
     """Every image method, with the settings a user would start from."""
+    # 2x2 blocks of an 8x8 digit: 16 groups for feature ablation and KernelSHAP.
+    blocks = (np.arange(8)[:, None] // 2) * 4 + np.arange(8)[None, :] // 2
     return {
         "saliency": kx.GradientSaliency(model),
         "integrated_gradients": kx.IntegratedGradients(model, steps=64),
         "smoothgrad": kx.SmoothGrad(kx.GradientSaliency(model), samples=32, random_state=seed),
         "gradcam": kx.GradCAM(model),
+        "gradcam_plus_plus": kx.GradCAMPlusPlus(model),
+        "occlusion": kx.Occlusion(model, window=(2, 2), strides=(1, 1)),
+        "feature_ablation": kx.FeatureAblation(model, feature_groups=blocks),
         "lime_image": kx.LimeImage(
             model,
             num_samples=1000,
@@ -50,16 +58,19 @@ def image_explainers(model, background, seed):
         ),
         "deepshap": kx.DeepShap(model, background),
         "gradientshap": kx.GradientShap(model, background, samples=200, random_state=seed),
+        "kernel_shap": kx.KernelShap(model, background[:20], feature_groups=blocks, random_state=seed),
     }
 
 
 def table_explainers(model, training, names, classes, seed):
-    """The tabular methods: LIME on the training statistics, DeepSHAP on a background."""
+    """The tabular methods: LIME on the training statistics, SHAP on a background."""
     return {
         "lime_tabular": kx.LimeTabular(
             model, training, feature_names=names, class_names=classes, random_state=seed
         ),
         "deepshap": kx.DeepShap(model, training[:100]),
+        "kernel_shap": kx.KernelShap(model, training[:50], random_state=seed),  # every coalition
+        "feature_ablation": kx.FeatureAblation(model, baseline=training.mean(axis=0)),
     }
 
 
@@ -157,6 +168,21 @@ def main():
         "patients",
         feature_names=features,
     )
+    # What matters across the held-out patients: a global explanation.
+    held_out, diagnoses = saved_model.held_out_table(args.seed)
+    importance = kx.PermutationImportance(table, metric="accuracy", random_state=args.seed)
+    global_view = importance.explain(held_out, diagnoses)
+    global_view.annotate(feature_names=features)
+    global_view.plot(save=os.path.join(out, "patients-permutation_importance.png"))
+    order = np.argsort(-global_view.attributions[0])[:3]
+    line = "accuracy drop when shuffled: " + ", ".join(
+        f"{features[j]} {global_view.attributions[0, j]:.3f}" for j in order
+    )
+    print(f"  {'permutation_importance':>22}: {line}")
+    table_figures.append(
+        {"title": "patients: permutation_importance", "png": "patients-permutation_importance.png",
+         "summary": line}
+    )  # fmt: skip
     for e in digit_explanations:
         e.annotate(class_names=saved_model.DIGITS)
     for e in table_explanations:

@@ -85,14 +85,28 @@ def write_scans(out, images, labels, count=8):
     return paths, names
 
 
+#: The first eight measurements of the breast-cancer table keep the tables short.
+TABLE_COLUMNS = list(range(8))
+
+
+def _table_split(seed):
+    data = load_breast_cancer()
+    x = data.data[:, TABLE_COLUMNS].astype("float32")
+    order = np.random.default_rng(seed).permutation(len(x))
+    return data, x, order[:400], order[400:]
+
+
+def held_out_table(seed):
+    """The rows and labels train_table held out, (169, 8) and (169,)."""
+    data, x, _, test = _table_split(seed)
+    return x[test], data.target[test]
+
+
 def train_table(out, seed):
     """An MLP on the breast-cancer table, saved as cancer.keras, with CSV rows to explain."""
-    data = load_breast_cancer()
-    columns = list(range(8))  # the first eight measurements keep the tables short
-    x = data.data[:, columns].astype("float32")
+    data, x, train, test = _table_split(seed)
+    columns = TABLE_COLUMNS
     mean, scale = x.mean(axis=0), x.std(axis=0)
-    order = np.random.default_rng(seed).permutation(len(x))
-    train, test = order[:400], order[400:]
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((len(columns),))
     scaled = keras.layers.Normalization(mean=mean, variance=scale**2)(inputs)
