@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_explain.engine.errors import check_finite, check_int, describe, fail
-from keras_explain.engine.explainer import Explainer, Plan
+from keras_explain.engine.explainer import Explainer, Plan, row_size
 from keras_explain.engine.inputs import dataset_is_batched, dataset_to_numpy
 from keras_explain.engine.registry import register
 from keras_explain.engine.table_columns import is_dataframe
@@ -122,6 +122,11 @@ class PermutationImportance(Explainer):
         super().__init__(model, **kwargs)
         if self.metric == "loss":
             compiled_loss(self.model, self.output)
+
+    def default_batch_size(self, x):
+        # Pairs are rows of the dataset: large batches of small rows keep the
+        # number of calls (and the work per call) low, as LimeTabular's do.
+        return int(np.clip(2**21 // row_size(x), 512, 16384))
 
     def read_inputs(self, x, targets):
         # explain(x, y): the second positional argument, the base's `targets`,
