@@ -169,7 +169,27 @@ def _check_num_samples(num_samples):
 
 
 class _CoalitionSums(SurrogateSums):
-    """The streamed sums, one coalition per group; the result is the raw sums (no centring)."""
+    """The regression's raw sums (no centring), fed one coalition value at a time.
+
+    The kernel returns each coalition's value (the model output averaged over
+    the background, summed in the graph); the coalition's representation and
+    kernel weight are the same for every example, so the weighted terms are
+    formed here once per (example, coalition), not once per background row.
+    """
+
+    def __init__(self, masks, weights, y_reference):
+        self.masks = masks.astype(np.float64)
+        self.roots = np.sqrt(weights)
+        self.y_reference = np.asarray(y_reference, np.float64)
+        super().__init__(np.zeros((len(y_reference), masks.shape[1])), self.y_reference, len(masks))
+
+    def add(self, first_group, values):
+        groups = first_group + np.arange(len(values["y"]))
+        examples, coalitions = np.divmod(groups, self.num_samples)
+        root = self.roots[coalitions]
+        a = self.masks[coalitions] * root[:, None]
+        b = (values["y"] - self.y_reference[examples]) * root[:, None]
+        self.sums.add_pairs(first_group, self.num_samples, root, a, b)
 
     def result(self):
         return self.sums
@@ -233,7 +253,7 @@ class KernelShap(LimeBase, BackgroundExplainer):
             identical results. Defaults to None (fresh draws per call).
         **kwargs: `output`, `batch_size` (pairs of a coalition and a
             background row per model call; bounds memory, never changes
-            results; None: about 2**23 input values, 16 to 8192 pairs),
+            results; None: about 2**23 input values, 16 to 65536 pairs),
             `run_eagerly`, `verbose` as in `keras_explain.Explainer`.
 
     Attributes:
@@ -303,7 +323,7 @@ class KernelShap(LimeBase, BackgroundExplainer):
         return x, targets
 
     def default_batch_size(self, x):
-        return int(np.clip(2**23 // row_size(x), 16, 8192))
+        return int(np.clip(2**23 // row_size(x), 16, 65536))
 
     # -- the plan: coalitions, weights, and what the fit is held to -----------
 
@@ -313,25 +333,21 @@ class KernelShap(LimeBase, BackgroundExplainer):
         masks, weights = coalition_plan(size, coalition_budget(size, self.num_samples), rng)
         rows = self.background_size
         # Pairs (coalition, background row), coalition-major: the engine sums each
-        # coalition's rows, so a pair's root weight carries 1 / rows.
+        # coalition's rows into its value (each row carries 1 / rows of it).
         plan = self.background_plan(
             x,
             targets,
             predictions,
             len(masks) * rows,
             group_size=rows,
-            per_pair_index={
-                "coalition": np.repeat(pack_coalitions(masks), rows, axis=0),
-                "root": np.repeat(np.sqrt(weights) / rows, rows),
-            },
+            per_pair_index={"coalition": np.repeat(pack_coalitions(masks), rows, axis=0)},
         )
         expected = plan.extras["expected_value"][targets]
-        plan.per_example = {
-            "labels": targets[:, None].astype(np.int32),
-            "x_reference": np.zeros((len(targets), size)),
-            "y_reference": expected[:, None],
-        }
+        plan.per_example = {"labels": targets[:, None].astype(np.int32)}
         plan.extras.update(
+            y_reference=expected[:, None],
+            masks=masks,
+            weights=weights,
             coalitions=len(masks),
             change=explained_scores(predictions, targets) - expected,
             free=self._varying(x.numpy()),
@@ -359,12 +375,16 @@ class KernelShap(LimeBase, BackgroundExplainer):
         # keep is 0 or 1: each element is the example's or the background's, exactly.
         return z, x * keep + background * (1.0 - keep)
 
-    def root_weights(self, z, rows):
-        return tf.cast(rows["root"], tf.float64)
+    def batch_kernel(self, rows):
+        # Only the coalition's value leaves the step: the regression's terms
+        # are formed once per coalition by the accumulator.
+        _, composite = self.sample(rows)
+        y = tf.gather(self._model_fn(composite), rows["labels"], batch_dims=1)
+        return {"y": tf.cast(y, tf.float64) / self.background_size}
 
     def accumulator(self, plan):
-        example = plan.per_example
-        return _CoalitionSums(example["x_reference"], example["y_reference"], plan.extras["coalitions"])
+        extras = plan.extras
+        return _CoalitionSums(extras["masks"], extras["weights"], extras["y_reference"])
 
     def finish(self, plan, sums):
         values = surrogate.constrained_least_squares(
