@@ -12,6 +12,9 @@ per epoch (Images tab) and how much they changed since the previous epoch
 (Scalars tab). PNG files of every epoch are in logs/explanations/png/.
 
 Run: python examples/fit_callback.py --out demo-output --epochs 6
+
+The script builds its own model on purpose (the benchmarks share theirs
+through benchmarks/common.py): it is meant to be copied as it is.
 """
 
 import argparse

@@ -1,6 +1,8 @@
 """A user's story: train a model, save it as .keras, explain it with keras-explain, open the report.
 
 Run it with `make demo` or `python examples/saved_model.py --out demo-output`.
+Like every example it builds its own models on purpose, so that it can be
+copied as it is; demo.py reuses this module's training functions.
 
 1. Train a small CNN on scikit-learn's handwritten digits and save it as
    `digits.keras`, as a training job elsewhere would.
