@@ -138,12 +138,16 @@ def pack_coalitions(masks):
     return packed.astype(np.uint32).view(np.int32)
 
 
-def unpack_coalitions(words, num_features):
-    """The inverse of `pack_coalitions`, in TensorFlow: (B, W) int32 -> (B, M) float64."""
+def coalition_members(words, num_features):
+    """Which features each packed coalition keeps, in TensorFlow: (B, W) int32 -> (B, M) bool."""
     features = np.arange(num_features)
     chosen = tf.gather(words, features // WORD_BITS, axis=1)
-    bits = tf.bitwise.bitwise_and(tf.bitwise.right_shift(chosen, features % WORD_BITS), 1)
-    return tf.cast(bits, tf.float64)
+    return tf.bitwise.bitwise_and(tf.bitwise.right_shift(chosen, features % WORD_BITS), 1) > 0
+
+
+def unpack_coalitions(words, num_features):
+    """The inverse of `pack_coalitions`, in TensorFlow: (B, W) int32 -> (B, M) float64."""
+    return tf.cast(coalition_members(words, num_features), tf.float64)
 
 
 def read_groups(feature_groups, example_shape):
@@ -366,20 +370,26 @@ class KernelShap(LimeBase, BackgroundExplainer):
     # -- the LIME base's hooks -------------------------------------------------
 
     def sample(self, rows):
-        x = rows["x"]
         z = unpack_coalitions(rows["coalition"], self.num_features)
+        return z, self._composite(rows, z > 0)
+
+    def _composite(self, rows, kept):
+        """The model inputs of a batch of pairs: x where the coalition keeps a feature."""
+        x = rows["x"]
         background = tf.gather(self._background, rows["pair_index"] % self.background_size)
-        keep = tf.gather(tf.cast(z, x.dtype), self._groups.reshape(-1), axis=1)
+        labels = self._groups.reshape(-1)
+        if not np.array_equal(labels, np.arange(labels.size)):
+            kept = tf.gather(kept, labels, axis=1)
         trailing = [1] * (x.shape.rank - 1 - self._groups.ndim)
-        keep = tf.reshape(keep, [-1, *self._groups.shape, *trailing])
-        # keep is 0 or 1: each element is the example's or the background's, exactly.
-        return z, x * keep + background * (1.0 - keep)
+        kept = tf.reshape(kept, [-1, *self._groups.shape, *trailing])
+        # Each element is the example's or the background's, exactly.
+        return tf.where(kept, x, background)
 
     def batch_kernel(self, rows):
         # Only the coalition's value leaves the step: the regression's terms
         # are formed once per coalition by the accumulator.
-        _, composite = self.sample(rows)
-        y = tf.gather(self._model_fn(composite), rows["labels"], batch_dims=1)
+        kept = coalition_members(rows["coalition"], self.num_features)
+        y = tf.gather(self._model_fn(self._composite(rows, kept)), rows["labels"], batch_dims=1)
         return {"y": tf.cast(y, tf.float64) / self.background_size}
 
     def accumulator(self, plan):
