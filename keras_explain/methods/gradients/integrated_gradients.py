@@ -5,8 +5,9 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from keras_explain.engine.baselines import baseline_values, check_baseline
 from keras_explain.engine.checks import attribution_gap, completeness_message, explained_scores
-from keras_explain.engine.errors import check_choice, check_float, check_int, describe, fail
+from keras_explain.engine.errors import check_choice, check_int
 from keras_explain.engine.explainer import Explainer, Plan
 from keras_explain.engine.gradients import target_gradient
 from keras_explain.engine.registry import register
@@ -90,7 +91,7 @@ class IntegratedGradients(Explainer):
     def __init__(self, model, steps=50, baseline=None, rule="trapezoid", **kwargs):
         self.rule = check_choice("rule", rule, _IG_RULES)
         self.steps = check_int("steps", steps, minimum=2 if rule == "trapezoid" else 1)
-        self.baseline = _check_baseline_value(baseline)
+        self.baseline = check_baseline(baseline, allow_none=True)
         super().__init__(model, **kwargs)
 
     @property
@@ -98,8 +99,8 @@ class IntegratedGradients(Explainer):
         return self.steps
 
     def plan(self, x, targets, predictions, baseline=None):
-        value = self.baseline if baseline is None else _check_baseline_value(baseline)
-        baselines = broadcast_baseline(value, x)
+        value = self.baseline if baseline is None else check_baseline(baseline, allow_none=True)
+        baselines = baseline_values(value, x, full=True)
         alphas, weights = quadrature(self.rule, self.steps)
         return Plan(
             x=x,
@@ -138,37 +139,3 @@ class IntegratedGradients(Explainer):
             completeness_gap=gap,
             baseline_scores=baseline_scores.astype(np.float32),
         )
-
-
-def _check_baseline_value(baseline):
-    if baseline is None:
-        return None
-    if isinstance(baseline, (bool, np.bool_)):
-        fail("baseline", "None, a number or an array", baseline)
-    if isinstance(baseline, (int, float, np.number)):
-        return check_float("baseline", baseline)
-    try:
-        array = np.asarray(baseline, dtype=np.float32)
-    except (TypeError, ValueError):
-        fail("baseline", "None, a number or an array", baseline)
-    if not np.all(np.isfinite(array)):
-        fail("baseline", "finite values", array)
-    return array
-
-
-def broadcast_baseline(value, x):
-    """A baseline tensor (N, ...) for examples x from None, a number or an array."""
-    if value is None:
-        return tf.zeros_like(x)
-    if np.isscalar(value) or np.ndim(value) == 0:
-        return tf.fill(tf.shape(x), tf.cast(value, x.dtype))
-    array = np.asarray(value)
-    single = tuple(x.shape[1:])
-    if array.shape == single:
-        return tf.broadcast_to(tf.constant(array, x.dtype), tf.shape(x))
-    if array.shape == tuple(x.shape):
-        return tf.constant(array, x.dtype)
-    raise ValueError(
-        f"baseline: expected a number, an array of shape {single} (one example) or "
-        f"{tuple(x.shape)} (one per example), received {describe(array)}."
-    )
