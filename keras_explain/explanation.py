@@ -1,34 +1,14 @@
 """`Explanation`: the one result type every explainer returns."""
 
-import json
-import os
-
 import numpy as np
 
 from keras_explain.engine.errors import check_choice, fail
+from keras_explain.explanation_files import jsonable, read_explanation, write_explanation
 from keras_explain.parts import FIELD_PART, PART_TYPES, PER_EXAMPLE_FIELDS, FieldView, entry_count
 
-_FORMAT = "keras_explain.Explanation"
-_FORMAT_VERSION = 1
-_CORE_ARRAYS = ("attributions", "inputs", "targets", "predictions")
+__all__ = ["Explanation", "jsonable"]
+
 _REDUCTIONS = ("sum", "mean", "abs", "max_abs", "l2")
-
-
-def jsonable(value):
-    """A JSON-safe copy of a config value; arrays become a short description."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        if value.size == 1:
-            return jsonable(value.reshape(()).item())
-        return {"array_shape": list(value.shape), "dtype": str(value.dtype)}
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
 
 
 def _arrays(value):
@@ -64,6 +44,8 @@ class Explanation:
         parts: dict part name -> its dataclass (`e.parts["checks"]`), for
             the parts this explanation has.
         class_names: list of output names, or None.
+        explainer: the Explainer that made it (kept in memory, not saved;
+            None after `load`); `evaluate` uses its model.
         annotations: dict of user annotations.
         extras: a mapping view of every part field, `class_names` and the
             annotations by name; setting a key goes through `annotate`.
@@ -88,6 +70,7 @@ class Explanation:
         self.parts = {}
         self.class_names = None
         self.annotations = {}
+        self.explainer = None
         self.annotate(**extras)
 
     def annotate(self, **values):
@@ -318,6 +301,36 @@ class Explanation:
             table["used"] = np.asarray(self.extras["used"], dtype=bool).reshape(-1)
         return pd.DataFrame(table)
 
+    # -- global views, display and checks -----------------------------------
+
+    def summary(self, **options):
+        """What matters across the examples; see `keras_explain.summaries.summarize`."""
+        from keras_explain.summaries import summarize
+
+        return summarize([self], **options)
+
+    def to_shap(self):
+        """A `shap.Explanation`; see `keras_explain.interop.to_shap`."""
+        from keras_explain.interop import to_shap
+
+        return to_shap(self)
+
+    def evaluate(self, metrics, model=None, **options):
+        """Score the attributions; see `keras_explain.metrics.evaluate`."""
+        from keras_explain.metrics import evaluate
+
+        return evaluate(self, metrics, model=model, **options)
+
+    def _repr_html_(self):
+        from keras_explain.render.notebook import explanation_html
+
+        return explanation_html(self)
+
+    def _repr_png_(self):
+        from keras_explain.render.notebook import explanation_png
+
+        return explanation_png(self)
+
     # -- files -------------------------------------------------------------
 
     def save(self, path):
@@ -329,35 +342,7 @@ class Explanation:
         Returns:
             The path written.
         """
-        path = os.fspath(path)
-        if not path.endswith(".npz"):
-            path += ".npz"
-        arrays = {}
-        for name in _CORE_ARRAYS:
-            value = getattr(self, name)
-            if isinstance(value, list):
-                arrays.update({f"{name}:{k}": part for k, part in enumerate(value)})
-            else:
-                arrays[name] = value
-        meta_extras, array_extras = {}, []
-        for key, value in self._fields().items():
-            if isinstance(value, np.ndarray):
-                arrays["extra." + key] = value
-                array_extras.append(key)
-            else:
-                meta_extras[key] = jsonable(value)
-        meta = {
-            "format": _FORMAT,
-            "version": _FORMAT_VERSION,
-            "method": self.method,
-            "config": self.config,
-            "extras": meta_extras,
-            "array_extras": array_extras,
-        }
-        arrays["meta.json"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-        with open(path, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-        return path
+        return write_explanation(self, path)
 
     @classmethod
     def load(cls, path):
@@ -366,25 +351,4 @@ class Explanation:
         Raises:
             ValueError: if the file is not a saved Explanation.
         """
-        with np.load(os.fspath(path), allow_pickle=False) as data:
-            if "meta.json" not in data.files:
-                fail("path", "a file written by Explanation.save()", os.fspath(path))
-            meta = json.loads(bytes(data["meta.json"]).decode("utf-8"))
-            if meta.get("format") != _FORMAT:
-                fail("path", "a file written by Explanation.save()", os.fspath(path))
-            core = {}
-            for name in _CORE_ARRAYS:
-                if name in data.files:
-                    core[name] = data[name]
-                else:
-                    parts = sorted(
-                        (int(f.rpartition(":")[2]), f)
-                        for f in data.files
-                        if f.startswith(name + ":")
-                    )
-                    core[name] = [data[f] for _, f in parts]
-            extras = dict(meta["extras"])
-            for key in meta["array_extras"]:
-                extras[key] = data["extra." + key]
-        return cls(method=meta["method"], config=meta["config"], **core, **extras)
-
+        return read_explanation(cls, path)

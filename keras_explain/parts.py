@@ -14,6 +14,8 @@ fill stays None. An `Explanation` reads every field as an attribute
 * `Superpixels`: the segments LIME explained an image with.
 * `TableFeatures`: how a table's columns read: names, per-example labels
   ("age > 40") and values, and the explanation mode.
+* `GlobalSummary`: the per-feature summary over all examples, kept once
+  `Explanation.summary()` has computed it (saved with the explanation).
 
 Anything else (the command line's model file, the example names it read)
 is a user annotation, set with `Explanation.annotate`.
@@ -38,8 +40,9 @@ def _part(name, fields, doc):
 
 Checks = _part(
     "Checks",
-    ("completeness_gap", "baseline_scores", "additivity_gap", "expected_value"),
-    "Per example: sum(attributions) - (f(x) - f(reference)), and the reference's value.",
+    ("completeness_gap", "baseline_scores", "additivity_gap", "expected_value", "metric_scores"),
+    "Per example: sum(attributions) - (f(x) - f(reference)), the reference's value, and "
+    "`metric_scores`: metric name -> scores (N,) from `Explanation.evaluate`.",
 )
 SurrogateFit = _part(
     "SurrogateFit",
@@ -48,6 +51,11 @@ SurrogateFit = _part(
 )
 Superpixels = _part(
     "Superpixels", ("segments", "num_segments"), "The segments (N, H, W) and their count per image."
+)
+GlobalSummary = _part(
+    "GlobalSummary",
+    ("summary",),
+    "What matters across the examples: `summary`, a dict of arrays from `Explanation.summary()`.",
 )
 TableFeatures = _part(
     "TableFeatures",
@@ -62,6 +70,7 @@ PART_TYPES = {
     "surrogate": SurrogateFit,
     "superpixels": Superpixels,
     "table": TableFeatures,
+    "global": GlobalSummary,
 }
 
 #: Field name -> the part that holds it.
@@ -72,11 +81,18 @@ FIELD_PART = {
 }
 
 #: Fields whose values are one entry per example (checked against N).
-PER_EXAMPLE_FIELDS = frozenset(FIELD_PART) - {"feature_names", "mode"}
+PER_EXAMPLE_FIELDS = frozenset(FIELD_PART) - {"feature_names", "mode", "summary"}
 
 
 def entry_count(value):
-    """len() of a per-example value; None for a 0-d array."""
+    """len() of a per-example value; None for a 0-d array.
+
+    A dict (metric name -> scores) counts when all its values have the same
+    length; otherwise the lengths differ and the count is the set of them.
+    """
+    if isinstance(value, dict):
+        counts = {entry_count(v) for v in value.values()}
+        return counts.pop() if len(counts) == 1 else counts
     if isinstance(value, np.ndarray):
         return len(value) if value.ndim else None
     return len(value)

@@ -352,7 +352,7 @@ class Explainer:
         """The Explanation with the shared fields filled in from `plan`."""
         from keras_explain.explanation import Explanation
 
-        return Explanation(
+        explanation = Explanation(
             attributions=attributions,
             inputs=plan.inputs,
             targets=plan.targets if targets is None else targets,
@@ -361,6 +361,8 @@ class Explainer:
             config=self.get_config(),
             **parts,
         )
+        explanation.explainer = self
+        return explanation
 
 
 def _kernel_predictions(sums):
