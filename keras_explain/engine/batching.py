@@ -101,6 +101,7 @@ def iterate_groups(
     batch_size=64,
     per_pair=None,
     per_pair_index=None,
+    whole=None,
     verbose=None,
 ):
     """Run `step` over all (example, pair index) pairs and yield completed group sums.
@@ -119,6 +120,7 @@ def iterate_groups(
         per_pair: optional dict name -> array (N * P, ...), sliced per batch.
         per_pair_index: optional dict name -> array or tensor (P, ...),
             gathered by each pair's index (a background shared by all examples).
+        whole: optional dict name -> tensor, handed whole to every step.
         verbose: 0, 1 or "auto"/None (a progress bar on a terminal).
 
     Yields:
@@ -136,6 +138,7 @@ def iterate_groups(
         for k, v in (per_pair_index or {}).items()
     }
     per_pair = per_pair or {}
+    whole = {k: tf.nest.map_structure(tf.convert_to_tensor, v) for k, v in (whole or {}).items()}
     bar = _progress(total, verbose)
     carry = None
     for start in range(0, total, batch_size):
@@ -150,6 +153,7 @@ def iterate_groups(
         feed["pair_index"] = (indices % pairs).astype(np.int32)
         feed.update({k: _gather(v, feed["pair_index"]) for k, v in shared.items()})
         feed["segment"] = (groups - first).astype(np.int32)
+        feed.update(whole)
         out = {k: np.asarray(v) for k, v in step(feed).items()}
         if carry is not None:
             # The previous batch ended inside this batch's first group.

@@ -35,6 +35,8 @@ class Plan:
         per_pair: arrays (N * pairs, ...) sliced per batch.
         per_pair_index: arrays (pairs, ...) gathered by each pair's index
             within its example (a background, quadrature weights, ...).
+        shared: tensors handed whole to every step, for a kernel that
+            gathers its own rows in the graph (a dataset it shuffles).
         extras: anything `finish` needs that is not fed to the kernel.
         inputs: the examples as the user gave them (numpy), set by `explain()`.
     """
@@ -47,6 +49,7 @@ class Plan:
     group_size: Optional[int] = None
     per_pair: Dict[str, Any] = dataclasses.field(default_factory=dict)
     per_pair_index: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    shared: Dict[str, Any] = dataclasses.field(default_factory=dict)
     extras: Dict[str, Any] = dataclasses.field(default_factory=dict)
     inputs: Optional[np.ndarray] = None
 
@@ -284,6 +287,7 @@ class Explainer:
             batch_size=self.batch_size_for(plan.x),
             per_pair=plan.per_pair,
             per_pair_index=plan.per_pair_index,
+            whole=plan.shared,
             verbose=verbose,
         )
         accumulator = self.accumulator(plan)

@@ -223,13 +223,13 @@ class KernelShap(LimeBase, BackgroundExplainer):
     them: sizes enumerated whole from the outside in while the budget allows,
     the rest drawn by the kernel's mass, each draw with its complement.
 
-    Each (example, coalition, background row) is one pair of the engine: the
-    composite input is built in the compiled step from the pair's coalition
-    (packed bits) and background row, and the outputs are summed over the
-    background in the graph; the regression's sums are folded in batch by
-    batch (`surrogate.Accumulator`), so memory is one batch, N M^2 float64
-    sums and the coalitions' packed bits (12 bytes per coalition and
-    background row for M <= 32), never the composite inputs.
+    Each (example, coalition) is one pair of the engine: the compiled step
+    builds the coalition's composite inputs over every background row from
+    the packed bits, calls the model on them and averages the outputs over
+    the background in the graph; the regression's sums are folded in batch
+    by batch (`surrogate.Accumulator`), so memory is one batch, N M^2
+    float64 sums and the coalitions' packed bits (4 bytes per coalition for
+    M <= 32), never the composite inputs of more than one batch.
 
     Differences from shap's KernelExplainer (0.51): the same coalitions serve
     every example of one call; a feature that equals every background row in
@@ -256,8 +256,9 @@ class KernelShap(LimeBase, BackgroundExplainer):
         random_state: int seed for the drawn coalitions; the same seed gives
             identical results. Defaults to None (fresh draws per call).
         **kwargs: `output`, `batch_size` (pairs of a coalition and a
-            background row per model call; bounds memory, never changes
-            results; None: about 2**23 input values, 16 to 65536 pairs),
+            background row per model call, rounded down to whole coalitions
+            and at least one; bounds memory, never changes results; None:
+            about 2**23 input values, 16 to 65536 pairs),
             `run_eagerly`, `verbose` as in `keras_explain.Explainer`.
 
     Attributes:
@@ -318,7 +319,12 @@ class KernelShap(LimeBase, BackgroundExplainer):
 
     @property
     def pairs_per_example(self):
-        return coalition_budget(self.num_features, self.num_samples) * self.background_size
+        return coalition_budget(self.num_features, self.num_samples)
+
+    def batch_size_for(self, x):
+        # `batch_size` counts (coalition, background row) pairs; a step takes
+        # whole coalitions, each expanded over the background in the graph.
+        return max(1, super().batch_size_for(x) // self.background_size)
 
     def read_inputs(self, x, targets):
         # Checked before the forward pass, for models that do not declare their input shape.
@@ -335,16 +341,14 @@ class KernelShap(LimeBase, BackgroundExplainer):
         size = self.num_features
         rng = np.random.default_rng(self.random_state)
         masks, weights = coalition_plan(size, coalition_budget(size, self.num_samples), rng)
-        rows = self.background_size
-        # Pairs (coalition, background row), coalition-major: the engine sums each
-        # coalition's rows into its value (each row carries 1 / rows of it).
+        # One pair per (example, coalition); the step expands it over the background.
         plan = self.background_plan(
             x,
             targets,
             predictions,
-            len(masks) * rows,
-            group_size=rows,
-            per_pair_index={"coalition": np.repeat(pack_coalitions(masks), rows, axis=0)},
+            len(masks),
+            group_size=1,
+            per_pair_index={"coalition": pack_coalitions(masks)},
         )
         expected = plan.extras["expected_value"][targets]
         plan.per_example = {"labels": targets[:, None].astype(np.int32)}
@@ -369,28 +373,25 @@ class KernelShap(LimeBase, BackgroundExplainer):
 
     # -- the LIME base's hooks -------------------------------------------------
 
-    def sample(self, rows):
-        z = unpack_coalitions(rows["coalition"], self.num_features)
-        return z, self._composite(rows, z > 0)
-
-    def _composite(self, rows, kept):
-        """The model inputs of a batch of pairs: x where the coalition keeps a feature."""
+    def batch_kernel(self, rows):
+        # Each coalition's value, the output averaged over the background, is
+        # the only result that leaves the step: the regression's terms are
+        # formed once per coalition by the accumulator.
         x = rows["x"]
-        background = tf.gather(self._background, rows["pair_index"] % self.background_size)
+        kept = coalition_members(rows["coalition"], self.num_features)
         labels = self._groups.reshape(-1)
         if not np.array_equal(labels, np.arange(labels.size)):
             kept = tf.gather(kept, labels, axis=1)
         trailing = [1] * (x.shape.rank - 1 - self._groups.ndim)
-        kept = tf.reshape(kept, [-1, *self._groups.shape, *trailing])
-        # Each element is the example's or the background's, exactly.
-        return tf.where(kept, x, background)
-
-    def batch_kernel(self, rows):
-        # Only the coalition's value leaves the step: the regression's terms
-        # are formed once per coalition by the accumulator.
-        kept = coalition_members(rows["coalition"], self.num_features)
-        y = tf.gather(self._model_fn(self._composite(rows, kept)), rows["labels"], batch_dims=1)
-        return {"y": tf.cast(y, tf.float64) / self.background_size}
+        kept = tf.reshape(kept, [-1, 1, *self._groups.shape, *trailing])
+        # (coalitions, background rows, ...): each element is the example's or
+        # the background row's, exactly.
+        composite = tf.where(kept, x[:, None], self._background[None])
+        outputs = self._model_fn(tf.reshape(composite, [-1, *x.shape[1:]]))
+        rows_per_coalition = self.background_size
+        y = tf.reshape(outputs, [-1, rows_per_coalition, outputs.shape[-1]])
+        y = tf.gather(tf.cast(y, tf.float64), rows["labels"], axis=2, batch_dims=1)
+        return {"y": tf.reduce_mean(y, axis=1)}
 
     def accumulator(self, plan):
         extras = plan.extras

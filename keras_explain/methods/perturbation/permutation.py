@@ -153,13 +153,16 @@ class PermutationImportance(Explainer):
             predictions=predictions,
             pairs=count,
             group_size=1,
-            per_pair={"source": GatheredRows(x, orders)},
-            per_pair_index={"rows": x},
+            per_pair={"source": orders},
+            shared={"data": x},
             extras={"labels": labels, "score": score, "names": names, "baseline": score(labels, predictions)},
         )
 
     def batch_kernel(self, rows):
-        shuffled = tf.where(rows["x"], rows["source"], rows["rows"])
+        # Each pair is one row of the dataset: the group's columns come from
+        # the row its permutation puts there, the others from the row itself.
+        data = rows["data"]
+        shuffled = tf.where(rows["x"], tf.gather(data, rows["source"]), tf.gather(data, rows["pair_index"]))
         return {"y": self._model_fn(shuffled)}
 
     def accumulator(self, plan):
@@ -189,16 +192,6 @@ def row_orders(random_state, rows, count):
     """
     rng = np.random.default_rng(random_state)
     return rng.permuted(np.tile(np.arange(rows, dtype=np.int64), (count, 1)), axis=1)
-
-
-class GatheredRows:
-    """A per-pair feed never built whole: a batch's slice gathers `values[index[start:stop]]`."""
-
-    def __init__(self, values, index):
-        self.values, self.index = values, np.asarray(index)
-
-    def __getitem__(self, key):
-        return tf.gather(self.values, self.index[key])
 
 
 class BlockScores:
