@@ -60,7 +60,9 @@ def completeness_message(gap, difference, steps):
         return None
     i = int(np.argmax(np.where(bad, np.abs(gap), -np.inf)))
     suggestion = f"use more steps (for example steps={4 * steps}) or rule='gauss_legendre'"
-    if steps is None:
+    if steps == "auto":
+        suggestion = "raise max_steps or use rule='gauss_legendre'"
+    elif not isinstance(steps, int):
         suggestion = "use more steps or rule='gauss_legendre'"
     return (
         f"Integrated Gradients: {int(bad.sum())} of {len(gap)} example(s) have a "

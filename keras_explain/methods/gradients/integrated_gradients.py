@@ -6,11 +6,13 @@ import numpy as np
 import tensorflow as tf
 
 from keras_explain.engine.baselines import baseline_values, check_baseline
+from keras_explain.engine.batching import GroupCollector
 from keras_explain.engine.checks import attribution_gap, completeness_message, explained_scores
-from keras_explain.engine.errors import check_choice, check_int
+from keras_explain.engine.errors import check_choice, check_int, fail
 from keras_explain.engine.explainer import Explainer, Plan
 from keras_explain.engine.gradients import target_gradient
 from keras_explain.engine.registry import register
+from keras_explain.methods.gradients import ig_steps
 
 _IG_RULES = ("trapezoid", "left", "right", "midpoint", "gauss_legendre")
 
@@ -54,14 +56,28 @@ class IntegratedGradients(Explainer):
     `keras_explain.engine.checks.GAP_WARNING` (5%) of |f(x) - f(baseline)| (or of 0.01 when that is
     smaller), a `CompletenessWarning` suggests more steps.
 
+    With `steps="auto"` each example gets the fewest steps that bring its
+    relative completeness gap, |gap| / max(|f(x) - f(baseline)|, 0.01),
+    under `tolerance`: the rule starts with 8 intervals and doubles them for
+    the examples still above it, up to `max_steps` points; the trapezoid,
+    left and right rules reuse every point already computed (see
+    `keras_explain.methods.gradients.ig_steps`). `e.steps` (N,) gives the
+    rule's points each example ended with and `e.gradient_evaluations` (N,)
+    what it cost; the result equals a fixed run with `e.steps[i]` steps.
+
     Args:
         model: a Keras 3 model.
-        steps: gradient evaluations per example. Defaults to 50.
+        steps: gradient evaluations per example, or "auto" (see above).
+            Defaults to 50.
         baseline: None (zeros), a number, an array shaped like one example
             (...), or an array of shape (N, ...) with one baseline per example.
             Defaults to None.
         rule: quadrature rule: "trapezoid", "left", "right", "midpoint" or
             "gauss_legendre". Defaults to "trapezoid".
+        tolerance: with steps="auto", the relative completeness gap to
+            reach. Defaults to 1e-3.
+        max_steps: with steps="auto", the most points of the rule per
+            example. Defaults to 512.
         **kwargs: `output`, `batch_size`, `run_eagerly`, `verbose`.
 
     `explain(x, targets=None, baseline=None)`: a `baseline` given here replaces
@@ -77,6 +93,8 @@ class IntegratedGradients(Explainer):
     ig = kx.IntegratedGradients(model, steps=64)
     e = ig.explain(x)
     abs(e.completeness_gap).max()
+    e = kx.IntegratedGradients(model, steps="auto", rule="gauss_legendre").explain(x)
+    e.steps                       # (N,) points used per example
     ```
 
     Reference: Sundararajan, Taly & Yan, "Axiomatic Attribution for Deep
@@ -85,34 +103,53 @@ class IntegratedGradients(Explainer):
 
     method = "integrated_gradients"
     smoothable = True
-    config_attributes = ("steps", "baseline", "rule")
+    config_attributes = ("steps", "baseline", "rule", "tolerance", "max_steps")
     explain_options = {"baseline": "replaces the constructor's baseline for this call"}
 
-    def __init__(self, model, steps=50, baseline=None, rule="trapezoid", **kwargs):
+    def __init__(self, model, steps=50, baseline=None, rule="trapezoid", tolerance=1e-3, max_steps=512, **kwargs):
         self.rule = check_choice("rule", rule, _IG_RULES)
-        self.steps = check_int("steps", steps, minimum=2 if rule == "trapezoid" else 1)
+        if not (isinstance(steps, str) and steps == "auto"):
+            steps = check_int("steps", steps, minimum=2 if rule == "trapezoid" else 1)
+        self.steps = steps
+        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 < tolerance < 1:
+            fail("tolerance", "a number between 0 and 1 (a relative completeness gap)", tolerance)
+        self.tolerance = float(tolerance)
+        first = ig_steps.rule_points(self.rule, ig_steps.FIRST_INTERVALS)
+        self.max_steps = check_int("max_steps", max_steps, minimum=first)
         self.baseline = check_baseline(baseline, allow_none=True)
         super().__init__(model, **kwargs)
 
     @property
+    def adaptive(self):
+        """True for steps="auto"."""
+        return self.steps == "auto"
+
+    @property
     def pairs_per_example(self):
+        if self.adaptive:
+            return ig_steps.rule_points(self.rule, ig_steps.FIRST_INTERVALS)
         return self.steps
 
     def plan(self, x, targets, predictions, baseline=None):
         value = self.baseline if baseline is None else check_baseline(baseline, allow_none=True)
         baselines = baseline_values(value, x, full=True)
-        alphas, weights = quadrature(self.rule, self.steps)
+        return self._path_plan(x, targets, predictions, baselines, *quadrature(self.rule, self.pairs_per_example))
+
+    def _path_plan(self, x, targets, predictions, baselines, alphas, weights, baseline_predictions=None):
+        """The plan of the points `alphas` (weights `weights`) on every example's path."""
+        if baseline_predictions is None:
+            baseline_predictions = self.predict(baselines)
         return Plan(
             x=x,
             targets=targets,
             predictions=predictions,
             per_example={"baseline": baselines},
-            pairs=self.steps,
+            pairs=len(alphas),
             per_pair_index={
                 "alpha": alphas.astype(np.float32),
                 "weight": weights.astype(np.float32),
             },
-            extras={"baseline_predictions": self.predict(baselines)},
+            extras={"baseline_predictions": baseline_predictions},
         )
 
     def batch_kernel(self, rows):
@@ -125,10 +162,19 @@ class IntegratedGradients(Explainer):
         gradient, _, _ = target_gradient(self._model_fn, point, rows["target"])
         return {"attributions": weight * gradient * delta}
 
+    def accumulator(self, plan):
+        # Adaptive levels add to sums kept in float64, rounded once at the end.
+        return GroupCollector(plan.num_groups, keep_float64=self.adaptive)
+
     def finish(self, plan, sums):
         attributions = sums["attributions"]
         scores = explained_scores(plan.predictions, plan.targets)
         baseline_scores = explained_scores(plan.extras["baseline_predictions"], plan.targets)
+        steps = {}
+        if self.adaptive:
+            attributions, used, cost = self._refine(plan, attributions, scores - baseline_scores)
+            attributions = attributions.astype(np.float32)
+            steps = {"steps": used, "gradient_evaluations": cost}
         gap = attribution_gap(attributions, scores, baseline_scores)
         message = completeness_message(gap, scores - baseline_scores, self.steps)
         if message:
@@ -138,4 +184,48 @@ class IntegratedGradients(Explainer):
             attributions,
             completeness_gap=gap,
             baseline_scores=baseline_scores.astype(np.float32),
+            **steps,
         )
+
+    def _refine(self, plan, attributions, difference):
+        """steps="auto": double the rule for the examples above the tolerance (see `ig_steps`)."""
+        nested = self.rule in ig_steps.NESTED_RULES
+        intervals = ig_steps.levels(self.rule, self.max_steps)
+        points = ig_steps.rule_points(self.rule, intervals[0])
+        used = np.full(len(difference), points, np.int64)
+        cost = used.copy()
+        baselines = plan.per_example["baseline"]
+        for before, after in zip(intervals, intervals[1:]):
+            gap = attributions.reshape(len(difference), -1).sum(axis=1) - difference
+            todo = np.flatnonzero(ig_steps.relative_gaps(gap, difference) > self.tolerance)
+            if not len(todo):
+                break
+            if nested:
+                alphas, weights = ig_steps.new_points(before)
+            else:
+                alphas, weights = quadrature(self.rule, after)
+            rows = tf.constant(todo, tf.int32)
+            level = self._path_plan(
+                tf.gather(plan.x, rows),
+                plan.targets[todo],
+                plan.predictions[todo],
+                tf.gather(baselines, rows),
+                alphas,
+                weights,
+                baseline_predictions=plan.extras["baseline_predictions"][todo],
+            )
+            added = self.run_plan(level, self.verbose)["attributions"]
+            attributions[todo] = (0.5 * attributions[todo] if nested else 0.0) + added
+            used[todo] = ig_steps.rule_points(self.rule, after)
+            cost[todo] += len(alphas)
+        gap = attributions.reshape(len(difference), -1).sum(axis=1) - difference
+        short = int((ig_steps.relative_gaps(gap, difference) > self.tolerance).sum())
+        if short:
+            warnings.warn(
+                f"Integrated Gradients: {short} of {len(difference)} example(s) did not reach the "
+                f"tolerance {self.tolerance:g} within max_steps={self.max_steps} ({self.rule} rule); raise "
+                f"max_steps or use rule='gauss_legendre'.",
+                CompletenessWarning,
+                stacklevel=4,
+            )
+        return attributions, used, cost

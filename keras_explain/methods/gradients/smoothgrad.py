@@ -1,5 +1,6 @@
 """SmoothGrad, SquareGrad and VarGrad over any smoothable gradient explainer."""
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -11,6 +12,8 @@ from keras_explain.engine.registry import explainer_class, register
 from keras_explain.methods.gradients.integrated_gradients import CompletenessWarning
 
 _SMOOTH_MODES = ("mean", "square", "variance")
+#: Copies per example of the first level of samples="auto".
+FIRST_SAMPLES = 16
 
 
 @register("smoothgrad", aliases=("smooth_grad",), wraps="saliency")
@@ -27,13 +30,26 @@ class SmoothGrad(Explainer):
             `IntegratedGradients`, `GradCAM` or `GradCAMPlusPlus` (any
             explainer that declares `smoothable`). Its model, output and
             options are used as they are.
-        samples: noisy copies per example. Defaults to 32.
+        samples: noisy copies per example, or "auto": 16 copies, then
+            doubling for the examples whose running mean is not yet precise,
+            until the mean's standard error (elementwise, over the copies)
+            has an L2 norm at most `tolerance` times the mean's norm, or
+            `max_samples` copies were drawn (mode "mean" only); the copies
+            per example are `e.samples_used` (N,), the final ratio
+            `e.relative_error` (N,). Copy k of an example is
+            the same draw at every level, so an example that runs to
+            `max_samples` gets exactly the result of samples=max_samples.
+            Defaults to 32.
         noise: noise standard deviation as a fraction of each example's value
             range. Defaults to 0.15.
         mode: "mean" (SmoothGrad), "square" (SquareGrad, the mean of squares)
             or "variance" (VarGrad). Defaults to "mean".
         random_state: int seed; the same seed gives identical results.
             Defaults to None (a fresh draw per call).
+        tolerance: with samples="auto", the standard error's norm relative
+            to the mean's. Defaults to 0.05.
+        max_samples: with samples="auto", the most copies per example.
+            Defaults to 256.
         batch_size, run_eagerly, verbose: as in `keras_explain.Explainer`;
             `batch_size` defaults to the wrapped explainer's.
 
@@ -56,7 +72,7 @@ class SmoothGrad(Explainer):
     """
 
     method = "smoothgrad"
-    config_attributes = ("samples", "noise", "mode", "random_state")
+    config_attributes = ("samples", "noise", "mode", "random_state", "tolerance", "max_samples")
 
     def __init__(
         self,
@@ -65,6 +81,8 @@ class SmoothGrad(Explainer):
         noise=0.15,
         mode="mean",
         random_state=None,
+        tolerance=0.05,
+        max_samples=256,
         batch_size=None,
         run_eagerly=False,
         verbose="auto",
@@ -75,12 +93,26 @@ class SmoothGrad(Explainer):
                 "a gradient explainer instance (GradientSaliency, IntegratedGradients, GradCAM or GradCAMPlusPlus)",
                 explainer,
             )
+        if getattr(explainer, "steps", None) == "auto":
+            raise ValueError(
+                "explainer: expected an explainer with a fixed number of steps, received "
+                "IntegratedGradients(steps='auto'), whose steps adapt per example; give it an integer "
+                "number of steps to wrap it in SmoothGrad."
+            )
         self.explainer = explainer
         # The wrapped explainer's explain() options pass through.
         self.explain_options = dict(explainer.explain_options)
-        self.samples = check_int("samples", samples, minimum=1)
+        if not (isinstance(samples, str) and samples == "auto"):
+            samples = check_int("samples", samples, minimum=1)
+        self.samples = samples
         self.noise = check_float("noise", noise, minimum=0.0)
         self.mode = check_choice("mode", mode, _SMOOTH_MODES)
+        if samples == "auto" and self.mode != "mean":
+            fail("samples", "an integer for mode 'square' or 'variance' ('auto' stops on the mean)", samples)
+        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 < tolerance < 1:
+            fail("tolerance", "a number between 0 and 1 (relative standard error)", tolerance)
+        self.tolerance = float(tolerance)
+        self.max_samples = check_int("max_samples", max_samples, minimum=FIRST_SAMPLES)
         self.random_state = check_int("random_state", random_state, minimum=0, allow_none=True)
         if batch_size is None:
             batch_size = explainer.batch_size
@@ -110,8 +142,13 @@ class SmoothGrad(Explainer):
         return cls(explainer, **config)
 
     @property
+    def draws(self):
+        """Copies per example of the first (or only) level."""
+        return FIRST_SAMPLES if self.samples == "auto" else self.samples
+
+    @property
     def pairs_per_example(self):
-        return self.samples * self.explainer.pairs_per_example
+        return self.draws * self.explainer.pairs_per_example
 
     def plan(self, x, targets, predictions, **options):
         inner = self.explainer.plan(x, targets, predictions, **options)
@@ -123,28 +160,39 @@ class SmoothGrad(Explainer):
         per_example = dict(inner.per_example)
         per_example["noise_sigma"] = tf.cast(sigma, tf.float32)
         per_example["noise_seed"] = tf.fill([tf.shape(x)[0]], tf.constant(seed, tf.int64))
+        # Example i's draws are the stream i * width + 0, 1, ...
+        width = self.max_samples if self.samples == "auto" else self.samples
+        per_example["noise_stream"] = tf.range(tf.shape(x)[0], dtype=tf.int64) * width
+        plan = Plan(x=x, targets=targets, predictions=predictions, per_example=per_example, extras={"inner": inner})
+        return self._draws_plan(plan, 0, self.draws)
+
+    def _draws_plan(self, plan, first, count):
+        """`plan` for draws first ... first + count - 1 of every example."""
+        inner = plan.extras["inner"]
+        per_example = dict(plan.per_example)
+        per_example["noise_stream"] = plan.per_example["noise_stream"] + first
         # Pair k of an example is noise draw k // P at the inner pair k % P:
         # the inner per-pair-index values repeat once per draw.
         repeated = {
-            key: tf.nest.map_structure(lambda v: _repeat(v, self.samples), value)
+            key: tf.nest.map_structure(lambda v: _repeat(v, count), value)
             for key, value in inner.per_pair_index.items()
         }
         return Plan(
-            x=x,
-            targets=targets,
-            predictions=predictions,
+            x=plan.x,
+            targets=plan.targets,
+            predictions=plan.predictions,
             per_example=per_example,
-            pairs=self.samples * inner.pairs,
+            pairs=count * inner.pairs,
             group_size=inner.pairs,
             per_pair_index=repeated,
-            extras={"inner": inner},
+            extras={**plan.extras, "draws": count},
         )
 
     def batch_kernel(self, rows):
         inner_pairs = self.explainer.pairs_per_example
         k = rows["pair_index"]
         draw = k // inner_pairs
-        stream = tf.cast(rows["example_index"], tf.int64) * self.samples + tf.cast(draw, tf.int64)
+        stream = rows["noise_stream"] + tf.cast(draw, tf.int64)
         seeds = tf.stack([rows["noise_seed"], stream], axis=1)
         x = rows["x"]
         noise = tf.map_fn(
@@ -162,10 +210,13 @@ class SmoothGrad(Explainer):
         return {"attributions": self.explainer.batch_kernel(inner_rows)["attributions"]}
 
     def accumulator(self, plan):
-        return _NoiseStatistics(plan.num_examples, self.samples)
+        return _NoiseStatistics(plan.num_examples, plan.extras["draws"])
 
     def finish(self, plan, sums):
-        mean = sums["sum"] / self.samples
+        used = np.full(plan.num_examples, self.draws, np.int64)
+        if self.samples == "auto":
+            sums, used = self._more_draws(plan, sums, used)
+        mean = sums["sum"] / used.reshape((-1,) + (1,) * (sums["sum"].ndim - 1))
         if self.mode == "mean":
             # The wrapped explainer finishes the mean, keeping what it reports
             # beside the attributions (Integrated Gradients' completeness gap
@@ -179,12 +230,55 @@ class SmoothGrad(Explainer):
                 explanation = self.explainer.finish(inner, {"attributions": mean.astype(np.float32)})
             explanation.method = self.method
             explanation.config = self.get_config()
+            if self.samples == "auto":
+                error = relative_errors(sums["sum"], sums["sum_squares"], used)
+                explanation.annotate(samples_used=used, relative_error=error)
             return explanation
         if self.mode == "square":
             attributions = sums["sum_squares"] / self.samples
         else:
             attributions = np.maximum(sums["sum_squares"] / self.samples - mean * mean, 0.0)
         return self.explanation(plan, attributions.astype(np.float32))
+
+
+    def _more_draws(self, plan, sums, used):
+        """samples="auto": double the draws of the examples whose mean is not yet precise."""
+        total, squares = sums["sum"], sums["sum_squares"]
+        while True:
+            todo = np.flatnonzero(~(relative_errors(total, squares, used) <= self.tolerance))
+            count = int(used[todo].min()) if len(todo) else 0
+            if not len(todo) or count + used[todo].max() > self.max_samples:
+                return {"sum": total, "sum_squares": squares}, used
+            rows = tf.constant(todo, tf.int32)
+            subset = dataclasses.replace(
+                plan,
+                x=tf.gather(plan.x, rows),
+                targets=plan.targets[todo],
+                predictions=None if plan.predictions is None else plan.predictions[todo],
+                per_example={k: tf.nest.map_structure(lambda v: tf.gather(v, rows), v)
+                             for k, v in plan.per_example.items()},
+            )
+            # Every example still running has the same number of draws: the level's.
+            added = self.run_plan(self._draws_plan(subset, count, count), self.verbose)
+            total[todo] += added["sum"]
+            squares[todo] += added["sum_squares"]
+            used[todo] += count
+
+
+def relative_errors(total, squares, counts):
+    """(N,): the L2 norm of each example's standard error of the mean over the mean's norm.
+
+    Args:
+        total, squares: (N, ...) float64 sums of the draws and of their squares.
+        counts: (N,) draws per example (at least 2).
+    """
+    n = counts.reshape((-1,) + (1,) * (total.ndim - 1)).astype(np.float64)
+    mean = total / n
+    variance = np.maximum(squares / n - mean * mean, 0.0) * n / (n - 1.0)
+    error = np.sqrt((variance / n).reshape(len(total), -1).sum(axis=1))
+    size = np.sqrt((mean * mean).reshape(len(total), -1).sum(axis=1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(error == 0, 0.0, error / size)
 
 
 def _repeat(value, times):
