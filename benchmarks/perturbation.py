@@ -282,7 +282,7 @@ def kernel_shap_case(args, model, x):
     background, rows = x[order[: args.background]], x[order[args.background : args.background + args.rows]]
     ours = kx.KernelShap(model, background, num_samples=args.samples, random_state=0, verbose=0)
     # Ours sends whole coalitions per step, each over every background row.
-    batch_size = ours.batch_size_for(tf.constant(rows)) * args.background
+    batch_size = ours.batch_size_for(tf.constant(rows)) * ours.model_rows_per_pair
     masks, _ = coalition_plan(30, coalition_budget(30, args.samples), np.random.default_rng(0))
     function = forward_function(model, (30,))
     bound = lower_bound(function, batched(composite_rows(rows, background, masks), batch_size))

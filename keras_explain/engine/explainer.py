@@ -111,6 +111,10 @@ class Explainer:
       differentiable function of `rows["x"]` alone.
     * `pairs_per_example`: kernel evaluations per example (a property when it
       depends on the configuration); `SmoothGrad` reads it.
+    * `model_rows_per_pair`: model rows one pair sends through the model
+      (1; KernelSHAP's pair is a coalition over every background row);
+      `batch_size` counts model rows, so a batch takes
+      batch_size // model_rows_per_pair pairs (at least one).
     * `explain_options`: the options `explain()` takes beyond `x` and
       `targets`, name -> one-line help; the registry and the command line
       read it.
@@ -166,6 +170,7 @@ class Explainer:
     accepts_several_inputs = False
     smoothable = False
     pairs_per_example = 1
+    model_rows_per_pair = 1
     explain_options = {}
     per_example = True
     computes_in_float32 = False
@@ -311,13 +316,16 @@ class Explainer:
             lambda feed: self._step("forward", feed),
             {"x": x},
             count,
-            batch_size=self.batch_size_for(x),
+            batch_size=self._model_rows(x),
             verbose=0,
         )
         return collect_groups(groups, count)["y"]
 
     def batch_size_for(self, x):
-        """Pairs per batch for examples x: `batch_size`, or `default_batch_size(x)`."""
+        """Pairs per batch for examples x: `batch_size` (or `default_batch_size(x)`) model rows."""
+        return max(1, self._model_rows(x) // self.model_rows_per_pair)
+
+    def _model_rows(self, x):
         return self.batch_size if self.batch_size is not None else self.default_batch_size(x)
 
     def _run_step(self, kind, tensors):

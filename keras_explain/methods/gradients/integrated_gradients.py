@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+import keras_explain.methods.gradients.ig_steps as ig_steps
 from keras_explain.engine.baselines import baseline_values, check_baseline
 from keras_explain.engine.batching import GroupCollector
 from keras_explain.engine.checks import attribution_gap, completeness_message, explained_scores
@@ -12,7 +13,6 @@ from keras_explain.engine.errors import check_choice, check_int, fail
 from keras_explain.engine.explainer import Explainer, Plan
 from keras_explain.engine.gradients import target_gradient
 from keras_explain.engine.registry import register
-from keras_explain.methods.gradients import ig_steps
 
 _IG_RULES = ("trapezoid", "left", "right", "midpoint", "gauss_legendre")
 

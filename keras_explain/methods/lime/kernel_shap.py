@@ -321,10 +321,10 @@ class KernelShap(LimeBase, BackgroundExplainer):
     def pairs_per_example(self):
         return coalition_budget(self.num_features, self.num_samples)
 
-    def batch_size_for(self, x):
-        # `batch_size` counts (coalition, background row) pairs; a step takes
-        # whole coalitions, each expanded over the background in the graph.
-        return max(1, super().batch_size_for(x) // self.background_size)
+    @property
+    def model_rows_per_pair(self):
+        # A pair is a coalition, expanded over the background in the graph.
+        return self.background_size
 
     def read_inputs(self, x, targets):
         # Checked before the forward pass, for models that do not declare their input shape.
