@@ -40,6 +40,8 @@ _EXPORTS = {
     "build_explainer": "keras_explain.api",
     "explain": "keras_explain.api",
     "load_model": "keras_explain.io",
+    "Summary": "keras_explain.summaries",
+    "summarize": "keras_explain.summaries",
 }
 #: Public submodules.
 _MODULES = ("api", "callbacks", "io", "report", "viz")
