@@ -12,11 +12,17 @@ Run it with `make demo` or `python examples/demo.py --out demo-output`.
    feature ablation: a PNG figure and the raw `.npz` per method, and one
    self-contained HTML report with all of them; then the permutation
    importance of each measurement over the held-out patients (a global
-   explanation).
+   explanation), with the global views (summary, dependence, class averages,
+   extremes) and one patient's waterfall, force and LIME list views
+   (examples/global_views.py).
 3. Run the `keras-explain` command on the saved files, as a user types it:
-   Integrated Gradients on PNG scans, LIME on CSV rows.
+   Integrated Gradients on PNG scans, LIME on CSV rows, and `evaluate` scoring
+   saliency maps with Deletion and Insertion. Before that, every digit
+   explanation is scored with Deletion, Insertion and MuFidelity
+   (examples/evaluation.py); the report's cards show the scores.
 4. Train again with `kx.callbacks.ExplanationLogger` next to Keras's
-   TensorBoard callback (examples/fit_callback.py).
+   TensorBoard callback, logging Deletion and MuFidelity per epoch
+   (examples/fit_callback.py).
 5. Write an index.html that links everything, and print where it is.
 
 Everything it needs ships with the installed packages: no download.
@@ -30,7 +36,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import evaluation  # noqa: E402  (examples/evaluation.py)
 import fit_callback  # noqa: E402  (examples/fit_callback.py)
+import global_views  # noqa: E402  (examples/global_views.py)
 import numpy as np  # noqa: E402
 import saved_model  # noqa: E402  (examples/saved_model.py)
 
@@ -126,7 +134,8 @@ def write_index(out, report, figures, cli_reports, log_dir):
         "margin:2em auto}img{max-width:100%;border:1px solid #ddd}section{margin-bottom:2em}"
         "</style></head><body><h1>keras_explain demo</h1>"
         f'<p>The report with every method: <a href="{link(report)}">{link(report)}</a>.</p>'
-        f"<p>Reports written by the keras-explain command:</p><ul>{commands}</ul>"
+        f"<p>The global report, the notebook views and the reports written by the keras-explain "
+        f"command:</p><ul>{commands}</ul>"
         f"<p>Explanations logged during training: <code>tensorboard --logdir "
         f"{html.escape(log_dir)}</code></p>{cards}</body></html>"
     )
@@ -189,6 +198,14 @@ def main():
     )  # fmt: skip
     for e in digit_explanations:
         e.annotate(class_names=saved_model.DIGITS)
+    print(f"\nglobal views over the {len(held_out)} held-out patients and local views of one:")
+    saliency = next(e for e in digit_explanations if e.method == "saliency")
+    view_rows, held_out_shap = global_views.write_views(
+        out, table, rows_train, features, held_out, saliency=saliency, importance=global_view
+    )
+    table_figures += view_rows
+    print("\nhow faithful each digit explanation is (kx.metrics, shown on the report's cards):")
+    evaluation.score(digits, digit_explanations, seed=args.seed)
     for e in table_explanations:
         e.annotate(class_names=e.class_names or classes)
         if "feature_names" not in e.extras:
@@ -201,6 +218,7 @@ def main():
         "explained by each method of keras_explain.",
     )
     print(f"\nwrote the report {report}")
+    pages = global_views.write_pages(out, held_out_shap, global_view, saliency, saved_model.run)
 
     # 3. The command line on the saved files.
     reports = os.path.join(out, "reports")
@@ -215,6 +233,11 @@ def main():
          "--class-names", os.path.join(out, "diagnoses.txt"),
          "--out", os.path.join(reports, "cancer"), "--format", "png,html,json"]
     )  # fmt: skip
+    saved_model.run(
+        ["evaluate", digits_path, *scans, "--method", "saliency", "--metrics", "deletion,insertion",
+         "--metric-option", "steps=16", "--class-names", class_file,
+         "--out", os.path.join(reports, "evaluate"), "--format", "npz,html"]
+    )  # fmt: skip
 
     # 4. Explanations during training.
     start = time.perf_counter()
@@ -222,7 +245,7 @@ def main():
     print(f"\ntrained again with ExplanationLogger in {time.perf_counter() - start:.1f} s")
 
     cli_reports = sorted(glob.glob(os.path.join(reports, "*", "*.html")))
-    index = write_index(out, report, figures + table_figures, cli_reports, log_dir)
+    index = write_index(out, report, figures + table_figures, pages + cli_reports, log_dir)
     print(f"\nTensorBoard: tensorboard --logdir {log_dir}")
     print(f"open file://{os.path.abspath(index)}")
 

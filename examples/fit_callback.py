@@ -8,8 +8,8 @@ log directory. Afterwards:
 
 shows the loss curves (runs "train" and "validation") and, in the run
 "explanations", the Integrated Gradients overlays of eight validation digits
-per epoch (Images tab) and how much they changed since the previous epoch
-(Scalars tab). PNG files of every epoch are in logs/explanations/png/.
+per epoch (Images tab), how much they changed since the previous epoch and
+their Deletion and MuFidelity scores (Scalars tab). PNG files of every epoch are in logs/explanations/png/.
 
 Run: python examples/fit_callback.py --out demo-output --epochs 6
 
@@ -66,6 +66,8 @@ def train(out, epochs=6, seed=0, verbose=0):
             (x_val[:8], y_val[:8]),
             log_dir,
             formats=("tensorboard", "png", "npz"),
+            # Is the explanation right? One scalar per metric and epoch.
+            metrics=[kx.metrics.Deletion(steps=16), kx.metrics.MuFidelity(grid_size=4, nb_samples=64, random_state=0)],
         ),
     ]
     model.fit(

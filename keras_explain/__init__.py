@@ -44,7 +44,7 @@ _EXPORTS = {
     "summarize": "keras_explain.summaries",
 }
 #: Public submodules.
-_MODULES = ("api", "callbacks", "io", "report", "viz")
+_MODULES = ("api", "callbacks", "io", "metrics", "report", "viz")
 
 __all__ = sorted(_EXPORTS) + list(_MODULES)
 

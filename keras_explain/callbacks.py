@@ -13,6 +13,8 @@ from keras_explain.engine.errors import check_choice, check_int, describe, fail
 from keras_explain.engine.explainer import Explainer
 from keras_explain.engine.inputs import dataset_is_batched, dataset_to_numpy, to_numpy
 from keras_explain.engine.model import input_shape
+from keras_explain.metrics import evaluation
+from keras_explain.metrics.statistics import rank_correlation
 from keras_explain.render import card, colors, figures, pictures
 
 FORMATS = ("tensorboard", "png", "npz")
@@ -28,24 +30,6 @@ def _require_tensorboard():
             "included in keras-explain[cpu]); received formats with 'tensorboard' and no "
             "tensorboard installed."
         ) from None
-
-
-def rank_correlation(a, b):
-    """Spearman rank correlation of two maps of the same shape (ties get mean ranks)."""
-    ranks_a, ranks_b = _ranks(np.ravel(a)), _ranks(np.ravel(b))
-    ranks_a -= ranks_a.mean()
-    ranks_b -= ranks_b.mean()
-    scale = np.sqrt((ranks_a**2).sum() * (ranks_b**2).sum())
-    return float((ranks_a * ranks_b).sum() / scale) if scale > 0 else 1.0
-
-
-def _ranks(values):
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = np.arange(len(values), dtype=np.float64)
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    sums = np.bincount(inverse, weights=ranks)
-    return sums[inverse] / counts[inverse]
 
 
 #: Examples the logger reads at most from a dataset given as `samples`.
@@ -94,7 +78,9 @@ class ExplanationLogger(keras.callbacks.Callback):
     `keras.callbacks.TensorBoard` writes to the same `log_dir`), to PNG files
     and/or to `.npz` files. Two scalars are logged: how much the maps changed
     since the last logged epoch (mean Spearman rank correlation), and for
-    Integrated Gradients the mean absolute completeness gap.
+    Integrated Gradients the mean absolute completeness gap; with `metrics`,
+    each metric's mean score too (`<method>/<metric>`, also kept in the
+    `.npz` files as `metric_scores`).
 
     Files go to `log_dir/explanations/`: TensorBoard events, and
     `png/<method>_epoch_0003_sample_01.png`, `npz/<method>_epoch_0003.npz`,
@@ -122,6 +108,11 @@ class ExplanationLogger(keras.callbacks.Callback):
         reduce: how image attributions become one map per pixel (see
             `Explanation.heatmap`). Defaults to "sum".
         method_options: options for the method when `explainer` is a name.
+        metrics: metric names or `kx.metrics` instances scored on each
+            logged explanation at that epoch's weights (inference mode, no
+            global random numbers drawn: training is unchanged); those given
+            by name use random_state=0, the same draws at every epoch.
+            Defaults to None.
 
     Example:
 
@@ -143,6 +134,7 @@ class ExplanationLogger(keras.callbacks.Callback):
         on_error="warn",
         reduce="sum",
         method_options=None,
+        metrics=None,
     ):
         super().__init__()
         if not isinstance(explainer, (Explainer, str)):
@@ -167,6 +159,8 @@ class ExplanationLogger(keras.callbacks.Callback):
         self.max_outputs = check_int("max_outputs", max_outputs, minimum=1)
         self.on_error = check_choice("on_error", on_error, ("warn", "raise"))
         self.reduce = reduce
+        # Metrics by name draw the same subsets and noise at every epoch.
+        self.metrics = [] if metrics is None else evaluation.resolve_metrics(metrics, defaults={"random_state": 0})
         self._built = None
         self._writer = None
         self._previous = None
@@ -214,6 +208,8 @@ class ExplanationLogger(keras.callbacks.Callback):
         # thread while training goes on.
         try:
             explanation = self._built.explain(self.samples, targets=self._targets(), verbose=0)
+            if self.metrics:
+                evaluation.evaluate(explanation, self.metrics, model=self.model)
         except Exception as error:  # noqa: BLE001 - training must go on unless asked
             self._failed(epoch, error)
             return
@@ -287,6 +283,8 @@ class ExplanationLogger(keras.callbacks.Callback):
         gaps = card.scalar_part(explanation, "completeness_gap")
         if gaps is not None:
             scalars[f"{method}/mean_abs_completeness_gap"] = float(np.mean(np.abs(gaps)))
+        for name, scores in (explanation.extras.get("metric_scores") or {}).items():
+            scalars[f"{method}/{name}"] = float(np.mean(scores))
         shown = self._pictures(explanation) if {"tensorboard", "png"} & set(self.formats) else []
         # Each picture is encoded once, for the files and the summaries alike.
         encoded = [pictures.png_bytes(p, optimize=False) for p in shown]
@@ -338,4 +336,5 @@ class ExplanationLogger(keras.callbacks.Callback):
             "formats": list(self.formats),
             "max_outputs": self.max_outputs,
             "on_error": self.on_error,
+            "metrics": [metric.name for metric in self.metrics],
         }

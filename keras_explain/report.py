@@ -64,6 +64,7 @@ def write_html(
     title="Explanations", description=None,
     top_k=10, top_outputs=3, max_samples=None,
     cmap=None, reduce="sum", progress=None,
+    global_view="auto", max_features=20,
 ):
     """Write explanations as one self-contained HTML report.
 
@@ -76,6 +77,11 @@ def write_html(
     features by |weight| with their values. Pictures are inlined as PNG
     `data:` URIs; there is no script and no external address; every
     user-supplied string is escaped.
+
+    A global explanation, or a table of 20 rows or more, also gets a global
+    view before its cards: the table of `kx.summarize` (also by explained
+    class), the bar and beeswarm summary plots and the dependence plot of
+    the strongest feature.
 
     Args:
         explanations: an `Explanation` or a list of them (one section each).
@@ -96,13 +102,18 @@ def write_html(
         reduce: channel reduction of image attributions, as in
             `Explanation.heatmap`. Defaults to "sum".
         progress: optional callable, called once per card written.
+        global_view: "auto" (as above), True (every table) or False.
+            Defaults to "auto".
+        max_features: features in the global view's tables and plots.
+            Defaults to 20.
 
     Returns:
         The path written.
 
     Raises:
         ValueError: for no explanation, an object that is not an
-            `Explanation`, or name lists whose length does not match.
+            `Explanation`, name lists whose length does not match, or
+            another `global_view`.
 
     Example:
 
@@ -122,5 +133,7 @@ def write_html(
         cmap=cmap,
         reduce=reduce,
         progress=progress,
+        global_view=global_view,
+        max_features=max_features,
     )
     return html.write_page(explanations, path, options, title=title, description=description)

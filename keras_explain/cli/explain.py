@@ -3,6 +3,7 @@
 import os
 import sys
 import time
+import types
 import warnings
 
 from keras_explain import io
@@ -25,15 +26,49 @@ def run_explain(args):
     """The `explain` command; returns the exit status."""
     started = time.perf_counter()
     say = Printer(args.quiet)
-    formats, options, model_path, class_names = check_files(args)
     show_progress = args.progress if args.progress is not None else sys.stderr.isatty()
     show_progress = show_progress and not args.quiet
+    run = explain_files(args, say, show_progress)
+    explanation = run.explanation
+    listing(
+        say,
+        [
+            f"{n}: {prediction_text(explanation, i, run.class_names)}"
+            for i, n in enumerate(run.inputs.names)
+        ],
+    )
+    report_warnings(run.warnings)
+    written = write_outputs(explanation, args, run.formats, run.class_names, run.model_path, show_progress)
+    for path in written:
+        say(f"{PROG}: wrote {path}")
+    say(f"{PROG}: done in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def explain_files(args, say, show_progress, prepare=None):
+    """Check the files, load the model, read the inputs and explain them.
+
+    Args:
+        args: the parsed arguments of `explain` (or of a command that takes
+            the same ones).
+        say: the `Printer` of the run.
+        show_progress: draw progress bars.
+        prepare: optional callable run once TensorFlow is imported, before the
+            model loads (a command checks its own options there).
+
+    Returns:
+        types.SimpleNamespace with `explanation`, `inputs`, `formats`,
+        `class_names`, `model_path`, `warnings` (those raised while
+        explaining) and `prepared` (what `prepare` returned).
+    """
+    formats, options, model_path, class_names = check_files(args)
     target = parse_target(args.target)
     if isinstance(target, str) and class_names is None:
         resolve_target(target, None, None)
 
     # TensorFlow from here on.
     import_tensorflow()
+    prepared = prepare() if prepare is not None else None
     from keras_explain import api as registry
 
     method = registry.explainer_class(args.method).method
@@ -68,24 +103,25 @@ def run_explain(args):
         f"{PROG}: {method} explained {len(explanation)} "
         f"input{'s' if len(explanation) != 1 else ''} in {seconds:.2f} s"
     )
-    listing(
-        say,
-        [
-            f"{n}: {prediction_text(explanation, i, class_names)}"
-            for i, n in enumerate(inputs.names)
-        ],
+    return types.SimpleNamespace(
+        explanation=explanation,
+        inputs=inputs,
+        formats=formats,
+        class_names=class_names,
+        model_path=model_path,
+        warnings=list(caught),
+        prepared=prepared,
     )
+
+
+def report_warnings(caught):
+    """keras_explain's warnings as `warning:` lines on stderr; others go back to Python's."""
     ours = [w for w in caught if w.category.__module__.startswith("keras_explain")]
     for w in caught:
         if w not in ours:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     for message in dict.fromkeys(str(w.message) for w in ours):
         print(f"{PROG}: warning: {message}", file=sys.stderr)
-    written = write_outputs(explanation, args, formats, class_names, model_path, show_progress)
-    for path in written:
-        say(f"{PROG}: wrote {path}")
-    say(f"{PROG}: done in {time.perf_counter() - started:.1f} s")
-    return 0
 
 
 def _load_model(args, model_path):

@@ -2,7 +2,7 @@
 
 import sys
 
-from keras_explain.cli.parser import build_parser
+from keras_explain.cli.parser import build_parser, command_names
 from keras_explain.cli.runtime import quiet_runtime_logs
 from keras_explain.cli.usage import PROG, UsageError, error_message
 
@@ -36,9 +36,7 @@ def main(argv=None):
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            raise UsageError(
-                f"expected a command, explain or methods, received none (see {PROG} --help)"
-            )
+            raise UsageError(f"expected a command, {command_names()}, received none (see {PROG} --help)")
         return args.run(args)
     except SystemExit as stop:  # --help and --version
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)

@@ -2,8 +2,10 @@
 
 import argparse
 
+from keras_explain.cli.evaluate import EVALUATE_EPILOG, FORMAT_ARGUMENT, METRIC_ARGUMENTS, run_evaluate
 from keras_explain.cli.explain import run_explain
 from keras_explain.cli.methods import run_methods
+from keras_explain.cli.summarize import SUMMARIZE_ARGUMENTS, SUMMARIZE_PARSER, run_summarize
 from keras_explain.cli.usage import DEFAULT_FORMATS, FORMATS, PROG, Parser
 from keras_explain.io.images import PREPROCESSING
 
@@ -162,6 +164,13 @@ EXPLAIN_ARGUMENTS = (
     _DEBUG,
 )
 
+#: The arguments of `evaluate`: those of `explain` (its own --format) and the metrics.
+EVALUATE_ARGUMENTS = (
+    EXPLAIN_ARGUMENTS[:3]
+    + METRIC_ARGUMENTS
+    + tuple(FORMAT_ARGUMENT if names == ("--format",) else (names, kw) for names, kw in EXPLAIN_ARGUMENTS[3:])
+)
+
 #: The arguments of `methods`.
 METHODS_ARGUMENTS = (_DEBUG,)
 
@@ -172,26 +181,58 @@ def _add_arguments(parser, table):
     return parser
 
 
+#: The commands, in the order --help lists them: (name, parser keywords, arguments, run).
+COMMANDS = (
+    (
+        "explain",
+        dict(
+            help="explain a saved model on image, .npy or CSV inputs",
+            description="Explain a saved .keras model on input files and write the results to --out.",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            epilog=EXPLAIN_EPILOG,
+        ),
+        EXPLAIN_ARGUMENTS,
+        run_explain,
+    ),
+    (
+        "evaluate",
+        dict(
+            help="explain inputs of a saved model and score the explanation with metrics",
+            description="Explain a saved .keras model on input files as explain does, score the "
+            "explanation with faithfulness and sanity metrics, print a table and write JSON to --out.",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            epilog=EVALUATE_EPILOG,
+        ),
+        EVALUATE_ARGUMENTS,
+        run_evaluate,
+    ),
+    ("summarize", SUMMARIZE_PARSER, SUMMARIZE_ARGUMENTS, run_summarize),
+    (
+        "methods",
+        dict(
+            help="list the methods and their options",
+            description="List the registered methods, the command-line options they take and "
+            "their other options (for --option NAME=VALUE).",
+        ),
+        METHODS_ARGUMENTS,
+        run_methods,
+    ),
+)
+
+
+def command_names():
+    """The commands' names, as an error message lists them: "explain, evaluate, ... or methods"."""
+    names = [name for name, *_ in COMMANDS]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
 def build_parser():
-    """The argument parser of `keras-explain` (commands `explain` and `methods`)."""
+    """The argument parser of `keras-explain`, one subcommand per row of `COMMANDS`."""
     from keras_explain import __version__
 
     parser = Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    explain = commands.add_parser(
-        "explain",
-        help="explain a saved model on image, .npy or CSV inputs",
-        description="Explain a saved .keras model on input files and write the results to --out.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=EXPLAIN_EPILOG,
-    )
-    _add_arguments(explain, EXPLAIN_ARGUMENTS).set_defaults(run=run_explain)
-    methods = commands.add_parser(
-        "methods",
-        help="list the methods and their options",
-        description="List the registered methods, the command-line options they take and "
-        "their other options (for --option NAME=VALUE).",
-    )
-    _add_arguments(methods, METHODS_ARGUMENTS).set_defaults(run=run_methods)
+    for name, keywords, arguments, run in COMMANDS:
+        _add_arguments(commands.add_parser(name, **keywords), arguments).set_defaults(run=run)
     return parser

@@ -19,18 +19,35 @@ card.example_summary(e, 0)  # JSON-ready
 import numpy as np
 
 from keras_explain.engine.checks import completeness_message
+from keras_explain.render import scores
+
+#: The key of a metric score among a card's checks: "metric:deletion".
+METRIC_PREFIX = "metric:"
+
+
+class _Labels(dict):
+    """Labels of the checks: the scalar parts', and a metric score's by its key."""
+
+    def __missing__(self, key):
+        if isinstance(key, str) and key.startswith(METRIC_PREFIX):
+            return scores.metric_label(key[len(METRIC_PREFIX) :])
+        raise KeyError(key)
+
 
 #: Scalar per-example parts worth showing on a card, key -> label, in the
 #: order they are shown. A part counts when it holds one number per example
-#: (N,) or a column of them (N, k), of which the first is shown.
-SCALAR_PARTS = {
-    "completeness_gap": "completeness gap",
-    "additivity_gap": "additivity gap",
-    "expected_value": "E[f(background)]",
-    "score": "surrogate R²",
-    "intercept": "surrogate intercept",
-    "local_pred": "surrogate prediction",
-}
+#: (N,) or a column of them (N, k), of which the first is shown. A metric
+#: score's key "metric:NAME" reads its label here too.
+SCALAR_PARTS = _Labels(
+    {
+        "completeness_gap": "completeness gap",
+        "additivity_gap": "additivity gap",
+        "expected_value": "E[f(background)]",
+        "score": "surrogate R²",
+        "intercept": "surrogate intercept",
+        "local_pred": "surrogate prediction",
+    }
+)
 
 
 def format_number(value, digits=4):
@@ -231,13 +248,16 @@ def example_checks(explanation, i):
 
     Returns:
         dict key -> float, for the keys of `SCALAR_PARTS` the explanation
-        has, in that order.
+        has, in that order, then "metric:NAME" for each metric score
+        (`Explanation.evaluate`; `SCALAR_PARTS[key]` is its label).
     """
     found = {}
     for key in SCALAR_PARTS:
         value = scalar_part(explanation, key)
         if value is not None:
             found[key] = float(value[i])
+    for name, value in scores.example_scores(explanation, i).items():
+        found[METRIC_PREFIX + name] = value
     return found
 
 
@@ -256,7 +276,8 @@ def example_summary(explanation, i, class_names=None, top=5):
         "attribution_sum"; with several outputs "predicted",
         "predicted_name", "score" (the predicted output's), "target_score"
         and "top"; with one output "output"; then each scalar part of
-        `example_checks` whose key is not taken yet; and for tables
+        `example_checks` whose key is not taken yet; "metrics", {name:
+        score}, when the explanation has metric scores; and for tables
         "features": every feature as {"feature", "value", "weight"},
         strongest first.
 
@@ -284,7 +305,10 @@ def example_summary(explanation, i, class_names=None, top=5):
     elif prediction["output"] is not None:
         row["output"] = prediction["output"]
     for key, value in example_checks(explanation, i).items():
-        row.setdefault(key, value)
+        if key.startswith(METRIC_PREFIX):
+            row.setdefault("metrics", {})[key[len(METRIC_PREFIX) :]] = value
+        else:
+            row.setdefault(key, value)
     attributions = explanation.attributions
     if isinstance(attributions, np.ndarray) and attributions.ndim == 2:
         row["features"] = [

@@ -2,19 +2,18 @@
 
 Pictures are inlined as `data:` PNGs, the style is inline, there is no
 JavaScript and no external address, and every string a user supplies is
-HTML-escaped.
+HTML-escaped. The blocks of a card are in `keras_explain.render.blocks`; the
+global section (summary table and plots) in `keras_explain.render.html_global`.
 """
 
-import base64
 import dataclasses
 import datetime
-import html
 import os
 
-import numpy as np
-
-from keras_explain.engine.errors import check_choice, check_int
-from keras_explain.render import card, colors, pictures
+from keras_explain.engine.errors import check_choice, check_int, fail
+from keras_explain.render import blocks, card, colors, html_global
+from keras_explain.render.blocks import CLIP_PERCENTILE
+from keras_explain.render.blocks import escape as _e
 
 #: Content-Security-Policy of every report: inline style and data: images only.
 CSP = (
@@ -22,8 +21,7 @@ CSP = (
     "form-action 'none'"
 )
 
-#: Overlays saturate beyond this percentile of |attribution| of their own map.
-CLIP_PERCENTILE = 99.5
+__all__ = ["CLIP_PERCENTILE", "CSP", "ReportOptions", "page_html", "section_html", "summary_page_html", "write_page"]
 
 _STYLE = """
 *{box-sizing:border-box}
@@ -54,6 +52,8 @@ table.top,table.extras{margin-top:6px}
 .bar{display:inline-block;height:10px;vertical-align:middle}
 .pos{background:#b2182b}.neg{background:#2166ac}
 footer{font-size:12px;color:#6e6e73;margin:24px 0}
+.global{margin:12px 0 4px}.plots{display:flex;gap:12px;flex-wrap:wrap;align-items:flex-start;margin-top:8px}
+.plots figure img{width:auto;max-width:100%;height:auto;image-rendering:auto;border:0}
 """
 
 _FOOTER = (
@@ -75,153 +75,25 @@ class ReportOptions:
     cmap: object = None
     reduce: str = "sum"
     progress: object = None
+    global_view: object = "auto"
+    max_features: int = 20
 
     def checked(self):
         """A copy with the counts checked and made ints.
 
         Raises:
-            ValueError: for counts below 1 or an unknown `reduce`.
+            ValueError: for counts below 1, an unknown `reduce` or `global_view`.
         """
         top_k = check_int("top_k", self.top_k, minimum=1)
         top_outputs = check_int("top_outputs", self.top_outputs, minimum=1)
         max_samples = check_int("max_samples", self.max_samples, minimum=1, allow_none=True)
+        max_features = check_int("max_features", self.max_features, minimum=1)
         check_choice("reduce", self.reduce, ("sum", "mean", "abs", "max_abs", "l2"))
+        if not (self.global_view is True or self.global_view is False or self.global_view == "auto"):
+            fail("global_view", "'auto', True or False", self.global_view)
         return dataclasses.replace(
-            self, top_k=top_k, top_outputs=top_outputs, max_samples=max_samples
+            self, top_k=top_k, top_outputs=top_outputs, max_samples=max_samples, max_features=max_features
         )
-
-
-@dataclasses.dataclass
-class _Section:
-    """What every card of one explanation's section shares."""
-
-    number: int
-    class_names: object
-    names: object
-    notes: object
-    kind: object
-    settings: str
-    maps: object = None
-    symmetric: bool = True
-    segments: object = None
-
-
-def _e(value):
-    """HTML-escape any value (quotes included)."""
-    return html.escape(str(value), quote=True)
-
-
-def _data_uri(rgb):
-    return "data:image/png;base64," + base64.b64encode(pictures.png_bytes(rgb)).decode("ascii")
-
-
-_number = card.format_number
-
-
-def _flatten_config(config, prefix=""):
-    rows = []
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and set(value) == {"array_shape", "dtype"}:
-            rows.append((name, f"array {tuple(value['array_shape'])} {value['dtype']}"))
-        elif isinstance(value, dict) and value:
-            rows.extend(_flatten_config(value, name + "."))
-        else:
-            text = repr(value) if isinstance(value, str) else str(value)
-            if len(text) > 120:
-                text = text[:117] + "..."
-            rows.append((name, text))
-    return rows
-
-
-def _settings_table(explanation):
-    rows = _flatten_config(explanation.config)
-    if not rows:
-        return '<p class="muted">No settings recorded.</p>'
-    body = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows)
-    return f'<table class="settings"><tbody>{body}</tbody></table>'
-
-
-def _settings_line(explanation):
-    rows = [
-        (k, v)
-        for k, v in _flatten_config(explanation.config)
-        if k not in ("verbose", "run_eagerly", "batch_size") and v != "None"
-    ]
-    text = ", ".join(f"{k}={v}" for k, v in rows[:8]) + (", ..." if len(rows) > 8 else "")
-    return f"{explanation.method}({text})"
-
-
-def _label(index, class_names):
-    name = card.output_name(index, class_names)
-    return str(int(index)) if name is None else f"{int(index)} · {name}"
-
-
-def _prediction_block(explanation, i, section, top):
-    summary = card.prediction_summary(explanation, i, section.class_names, top)
-    kind, names = section.kind, section.class_names
-    target = summary["target"]
-    if kind is None:
-        return f'<p class="pred">explained output <b>{_e(_label(target, names))}</b></p>'
-    if kind == "output":
-        return (
-            f'<p class="pred">model output <b>{_e(_number(summary["output"]))}</b>; '
-            f"explained output 0</p>"
-        )
-    predicted = summary["predicted"]
-    parts = [
-        f'<p class="pred">predicted <b>{_e(_label(predicted, names))}</b> '
-        f"({kind} {_e(_number(summary['score'], 3))})"
-    ]
-    if target == predicted:
-        parts.append("; explained: the predicted class</p>")
-    else:
-        parts.append(
-            f'; <span class="other">explained <b>{_e(_label(target, names))}</b> '
-            f"({kind} {_e(_number(summary['target_score'], 3))})</span></p>"
-        )
-    rows = "".join(
-        f"<tr><td>{_e(_label(entry['output'], names))}</td>"
-        f'<td class="num">{_e(_number(entry["score"], 3))}</td></tr>'
-        for entry in summary["top"]
-    )
-    parts.append(
-        f'<table class="top"><thead><tr><th>top {len(summary["top"])} outputs</th>'
-        f"<th>{kind}</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
-    return "".join(parts)
-
-
-def _extras_block(explanation, i):
-    checks = card.example_checks(explanation, i)
-    if not checks:
-        return ""
-    body = "".join(
-        f'<tr><td>{_e(card.SCALAR_PARTS[k])}</td><td class="num">{_e(_number(v))}</td></tr>'
-        for k, v in checks.items()
-    )
-    return f'<table class="extras"><tbody>{body}</tbody></table>'
-
-
-def _table_card_body(explanation, i, top_k):
-    rows = card.top_features(explanation, i, top_k)
-    if not rows:
-        return '<p class="muted">No feature was selected.</p>'
-    largest = max(abs(row["weight"]) for row in rows) or 1.0
-    body = []
-    for rank, row in enumerate(rows, start=1):
-        weight = row["weight"]
-        width = int(round(56 * abs(weight) / largest))
-        sign = "pos" if weight > 0 else "neg"
-        body.append(
-            f'<tr><td class="num">{rank}</td><td>{_e(row["label"])}</td>'
-            f'<td class="num">{_e(row["value"])}</td><td class="num">{_e(_number(weight))}</td>'
-            f'<td><span class="bar {sign}" style="width:{width}px"></span></td></tr>'
-        )
-    return (
-        f'<table class="features"><thead><tr><th>#</th><th>feature</th><th>value</th>'
-        f"<th>weight</th><th></th></tr></thead><tbody>{''.join(body)}</tbody></table>"
-    )
 
 
 def _legend(symmetric, cmap):
@@ -241,77 +113,24 @@ def _legend(symmetric, cmap):
     )
 
 
-def _image_card_body(explanation, i, section, cmap):
-    heat = section.maps[i]
-    image = explanation.inputs[i]
-    segments = section.segments
-    limits = colors.color_limits(heat, section.symmetric, CLIP_PERCENTILE)
-    picture, mixed = pictures.sample_pictures(
-        image,
-        heat,
-        segments=None if segments is None else segments[i],
-        limits=limits,
-        cmap=cmap,
-        scale=colors.display_scale(np.shape(image)[:2], 160),
-    )
-    if max(picture.shape[:2]) > 320:
-        picture, mixed = pictures.shrink(picture), pictures.shrink(mixed)
-    name = section.names[i] if section.names is not None else f"sample {i}"
-    overlay_caption = "overlay + superpixels" if segments is not None else "overlay"
-    vmin, vmax, _ = limits
-    scale_text = (
-        f"scale ±{_number(vmax, 3)}"
-        if section.symmetric
-        else f"scale {_number(vmin, 3)} to {_number(vmax, 3)}"
-    )
-    return (
-        '<div class="pictures">'
-        f'<figure><img src="{_data_uri(picture)}" alt="input {_e(name)}" width="150">'
-        "<figcaption>input</figcaption></figure>"
-        f'<figure><img src="{_data_uri(mixed)}" alt="overlay of {_e(name)}" width="150">'
-        f"<figcaption>{_e(overlay_caption)}, {_e(scale_text)}</figcaption></figure>"
-        "</div>"
-    )
-
-
-def _prepare(explanation, number, options):
-    """The names, colour scale and settings line shared by a section's cards."""
-    count = len(explanation)
-    predictions = explanation.predictions
-    outputs = predictions.shape[1] if predictions.ndim == 2 else 0
-    section = _Section(
-        number=number,
-        class_names=card.resolve_names(explanation, "class_names", options.class_names, outputs),
-        names=card.resolve_names(explanation, "input_names", options.input_names, count),
-        notes=card.resolve_names(explanation, "input_notes", options.input_notes, count),
-        kind=card.prediction_kind(predictions),
-        settings=_settings_line(explanation),
-    )
-    if explanation.attributions.ndim in (3, 4):
-        section.maps = explanation.heatmap(reduce=options.reduce)
-        section.symmetric = bool(np.any(section.maps < 0))
-        section.segments = explanation.extras.get("segments")
-    return section
-
-
 def _card(explanation, i, section, options):
     name = section.names[i] if section.names is not None else f"sample {i}"
     parts = [f'<article class="card" id="card-{section.number}-{i}"><h3>#{i} · {_e(name)}</h3>']
     if section.notes is not None:
         parts.append(f'<p class="note">{_e(section.notes[i])}</p>')
-    prediction = _prediction_block(explanation, i, section, options.top_outputs)
+    prediction = blocks.prediction_block(explanation, i, section, options.top_outputs)
     attributions = explanation.attributions
     if attributions.ndim == 2:
-        parts += [prediction, _table_card_body(explanation, i, options.top_k)]
+        parts += [prediction, blocks.feature_table(explanation, i, options.top_k)]
     elif section.maps is not None:
-        parts += [_image_card_body(explanation, i, section, options.cmap), prediction]
+        parts += [blocks.image_pictures(explanation, i, section, options.cmap), prediction]
     else:
         parts.append(prediction)
         parts.append(
             f'<p class="muted">attributions {_e(tuple(attributions.shape[1:]))}: '
-            f"sum {_e(_number(attributions[i].sum()))}</p>"
+            f"sum {_e(blocks.number(attributions[i].sum()))}</p>"
         )
-    parts.append(_extras_block(explanation, i))
+    parts.append(blocks.checks_block(explanation, i))
     parts.append(f'<p class="note">method: {_e(section.settings)}</p></article>')
     return "".join(parts)
 
@@ -326,7 +145,7 @@ def _section_head(explanation, section, shown, options):
         + (f", showing the first {len(shown)}" if len(shown) < count else "")
         + "</p>",
         "<h3>Settings</h3>",
-        _settings_table(explanation),
+        blocks.settings_table(explanation),
     ]
     note = card.completeness_note(explanation)
     if note:
@@ -343,12 +162,23 @@ def _section_head(explanation, section, shown, options):
 
 
 def section_html(explanation, number, options):
-    """The `<section>` of one explanation: its settings, legend and cards."""
-    section = _prepare(explanation, number, options)
+    """The `<section>` of one explanation: its settings, legend, global view and cards.
+
+    The global view (`html_global.global_block`) comes before the cards when
+    `options.global_view` asks for it (see `html_global.wants_global`).
+    """
+    section = blocks.card_context(
+        explanation, number, options.class_names, options.input_names, options.input_notes, options.reduce
+    )
     count = len(explanation)
     limit = options.max_samples
     shown = range(count) if limit is None else range(min(count, limit))
-    parts = [_section_head(explanation, section, shown, options), '<div class="cards">']
+    parts = [_section_head(explanation, section, shown, options)]
+    if html_global.wants_global(explanation, options.global_view):
+        parts.append(
+            html_global.global_block([explanation], options.max_features, section.class_names, number)
+        )
+    parts.append('<div class="cards">')
     for i in shown:
         parts.append(_card(explanation, i, section, options))
         if options.progress is not None:
@@ -370,22 +200,47 @@ def _meta_line(explanations):
     return meta + " · " + datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
 
 
-def page_html(explanations, options, title="Explanations", description=None):
-    """The whole page of a report of `explanations` (a list), as a string."""
-    options = options.checked()
-    sections = [section_html(e, n, options) for n, e in enumerate(explanations)]
+def _page(title, meta, description, body):
+    """The page around `body` (markup): head with the CSP and the style, title, meta line, footer."""
     return (
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body><main>"
-        f'<h1>{_e(title)}</h1><p class="meta">{_e(_meta_line(explanations))}</p>'
+        f'<h1>{_e(title)}</h1><p class="meta">{_e(meta)}</p>'
         + (f"<p>{_e(description)}</p>" if description else "")
-        + "\n".join(sections)
+        + body
         + _FOOTER
         + "</main></body></html>\n"
     )
+
+
+def page_html(explanations, options, title="Explanations", description=None):
+    """The whole page of a report of `explanations` (a list), as a string."""
+    options = options.checked()
+    sections = [section_html(e, n, options) for n, e in enumerate(explanations)]
+    return _page(title, _meta_line(explanations), description, "\n".join(sections))
+
+
+def summary_page_html(explanations, title="Summary", description=None, max_features=20, class_names=None):
+    """A page of the global view alone of `explanations` (a list, for example shards of one dataset).
+
+    Args:
+        explanations: list of explanations of one method and the same features.
+        title: the page title. Defaults to "Summary".
+        description: a paragraph under the title. Defaults to None.
+        max_features: features in the tables and plots. Defaults to 20.
+        class_names: output names. Defaults to the first explanation's `class_names`.
+
+    Returns:
+        str, the page.
+    """
+    max_features = check_int("max_features", max_features, minimum=1)
+    names = class_names if class_names is not None else explanations[0].extras.get("class_names")
+    block = html_global.global_block(explanations, max_features, names, 0)
+    section = f'<section id="summary"><h2>{_e(explanations[0].method)}</h2>{block}</section>'
+    return _page(title, _meta_line(explanations), description, section)
 
 
 def write_page(explanations, path, options, title="Explanations", description=None):
