@@ -96,7 +96,7 @@ xplique = optional_import("xplique")
 if xplique is not None:
     from xplique.attributions import IntegratedGradients as XpliqueIntegratedGradients
 
-SECTION = "Fewer passes"
+SECTION = "Fewer passes (benchmarks/fewer_passes.py)"
 #: The relative gap divides by max(|f(x) - f(baseline)|, FLOOR).
 FLOOR = 0.01
 #: Auto's passes over the fixed run's, at most.

@@ -72,7 +72,7 @@ import keras_explain as kx  # noqa: E402
 
 shap = optional_import("shap")
 
-SECTION = "Global views"
+SECTION = "Global views (benchmarks/global_views.py)"
 SHOWN = 20
 #: The most seconds a global view may take on 10,000 rows (the issue: "under a few seconds").
 TARGET_SECONDS = 3.0
