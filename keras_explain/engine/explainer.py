@@ -1,7 +1,6 @@
-"""`Explainer`: the base class that owns the only `explain()` loop."""
+"""`Explainer`: the base class that owns the only `explain()` loop (and its `Plan`)."""
 
-import dataclasses
-from typing import Any, Dict, Optional
+__all__ = ["Explainer", "Plan", "row_size"]
 
 import numpy as np
 import tensorflow as tf
@@ -15,51 +14,9 @@ from keras_explain.engine.batching import (
 from keras_explain.engine.compile import CompiledStep
 from keras_explain.engine.errors import check_bool, check_int, fail
 from keras_explain.engine.model import ModelFunction
+from keras_explain.engine.plan import Plan
 from keras_explain.engine.registry import methods_taking_several_inputs
 from keras_explain.engine.targets import resolve_targets
-
-
-@dataclasses.dataclass
-class Plan:
-    """What one `explain()` call will compute, returned by `Explainer.plan`.
-
-    Attributes:
-        x: the examples as a float tensor (N, ...), or a list of tensors (one
-            per model input).
-        targets: int64 array (N,), -1 where the kernel picks the argmax itself.
-        predictions: model outputs (N, K), or None when the kernel returns them.
-        per_example: tensors (N, ...) gathered for every pair of an example.
-        pairs: pairs (kernel evaluations) per example. Defaults to 1.
-        group_size: consecutive pairs summed together (divides `pairs`).
-            Defaults to `pairs`: one sum per example.
-        per_pair: arrays (N * pairs, ...) sliced per batch.
-        per_pair_index: arrays (pairs, ...) gathered by each pair's index
-            within its example (a background, quadrature weights, ...).
-        shared: tensors handed whole to every step, for a kernel that
-            gathers its own rows in the graph (a dataset it shuffles).
-        extras: anything `finish` needs that is not fed to the kernel.
-        inputs: the examples as the user gave them (numpy), set by `explain()`.
-    """
-
-    x: Any
-    targets: np.ndarray
-    predictions: Optional[np.ndarray]
-    per_example: Dict[str, Any] = dataclasses.field(default_factory=dict)
-    pairs: int = 1
-    group_size: Optional[int] = None
-    per_pair: Dict[str, Any] = dataclasses.field(default_factory=dict)
-    per_pair_index: Dict[str, Any] = dataclasses.field(default_factory=dict)
-    shared: Dict[str, Any] = dataclasses.field(default_factory=dict)
-    extras: Dict[str, Any] = dataclasses.field(default_factory=dict)
-    inputs: Optional[np.ndarray] = None
-
-    @property
-    def num_examples(self):
-        return len(self.targets)
-
-    @property
-    def num_groups(self):
-        return self.num_examples * self.pairs // (self.group_size or self.pairs)
 
 
 class Explainer:
