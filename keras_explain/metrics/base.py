@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from keras_explain.engine.errors import check_bool, check_choice, check_finite, check_int, describe, fail
 from keras_explain.engine.explainer import Explainer, Plan
+from keras_explain.engine.random import pair_uniforms
 from keras_explain.engine.targets import resolve_targets
 from keras_explain.explanation import Explanation
 
@@ -250,6 +251,9 @@ class Metric:
             dict name -> numpy array (n, P, ...), the kernel's values.
         """
         rows = rows or slice(0, len(inputs))
+        # Contiguous examples: a batch's pairs are consecutive in the draw streams (`row_draws`).
+        if rows.step not in (None, 1):
+            raise ValueError(f"rows: expected a contiguous slice of the examples, received {rows}")
         count = len(range(*rows.indices(len(inputs))))
         fed = {key: value[rows] for key, value in per_example.items()}
         fed["example_id"] = np.arange(len(inputs), dtype=np.int64)[rows]
@@ -347,19 +351,23 @@ def row_draws(rows, pairs, shape, kind="uniform", dtype=tf.float32):
     """Random values (B, *shape) for a batch of pairs, seeded per pair.
 
     Draw k of example i depends only on (rows["seed"], i, k): the same seed
-    gives the same draws whatever the batch size.
+    gives the same draws whatever the batch size. The pairs of a batch are
+    consecutive (example-major, `Metric.run`), so the whole batch is one
+    Philox call from its first pair (`keras_explain.engine.random`).
 
     Args:
         rows: the batch; `rows["seed"]` (B,) int64, `"example_id"`, `"pair_index"`.
         pairs: P, pairs per example.
         shape: the shape of one draw.
-        kind: "uniform" in [0, 1) or "normal" (standard).
+        kind: "uniform" in (0, 1) or "normal" (standard, through the inverse
+            normal CDF of the uniforms).
     """
-    seeds = row_seeds(rows, pairs)
-    draw = tf.random.stateless_uniform if kind == "uniform" else tf.random.stateless_normal
-    return tf.map_fn(
-        lambda seed: draw(shape, seed=seed, dtype=dtype), seeds, fn_output_signature=tf.TensorSpec(shape, dtype)
-    )
+    size = int(np.prod(shape))
+    first = tf.cast(rows["example_id"][0], tf.int64) * pairs + tf.cast(rows["pair_index"][0], tf.int64)
+    uniforms = pair_uniforms(rows["seed"][0], first, tf.shape(rows["example_id"])[0], size)
+    if kind == "normal":
+        uniforms = tf.math.ndtri(uniforms)
+    return tf.cast(tf.reshape(uniforms, [-1, *shape]), dtype)
 
 
 def check_injected(name, values, count, pairs, row_shape, dtype=np.float32):

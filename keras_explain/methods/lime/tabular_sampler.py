@@ -5,45 +5,11 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from keras_explain.engine.random import philox_bits
 from keras_explain.methods.lime.tabular_stats import CATEGORICAL, CONTINUOUS
 
-_PHILOX = 1  # tf.random.Algorithm.PHILOX
 #: A 24-bit threshold no draw reaches.
 _NEVER = 2**24
-
-
-def philox_bits(seed, first_pair, num_pairs, size):
-    """One 64-bit draw per (pair, feature), a pure function of (seed, pair, feature).
-
-    The draws of pair p are Philox-4x32-10 blocks p * ceil(size / 2) ... of
-    the stream keyed by `seed`: one uint64 per (pair, feature), padded to an
-    even count per pair so that each pair starts on a block boundary. A batch
-    of consecutive pairs starting at `first_pair` reads exactly its part of
-    the stream, so the samples do not depend on how pairs are cut into
-    batches (results are invariant to `batch_size`).
-
-    Each draw gives two 24-bit integers: bits 40-63 pick a feature's value
-    and bits 16-39 place the value inside its bin; k reads as the uniform
-    `uniform24(k)` = (k + 0.5) / 2**24 in float32, never 0 or 1.
-
-    Args:
-        seed: int64 scalar tensor (the Philox key).
-        first_pair: int64 scalar tensor, the global index of the batch's
-            first pair (row * num_samples + sample).
-        num_pairs: int32 scalar tensor, pairs in the batch.
-        size: F, features per pair (a Python int).
-
-    Returns:
-        uint64 tensor (num_pairs, size).
-    """
-    padded = size + size % 2
-    counter = tf.stack([tf.cast(first_pair, tf.uint64) * (padded // 2), tf.constant(0, tf.uint64)])
-    key = tf.reshape(tf.bitcast(tf.cast(seed, tf.int64), tf.uint64), [1])
-    bits = tf.raw_ops.StatelessRandomUniformFullIntV2(
-        shape=tf.stack([num_pairs * padded]), key=key, counter=counter, alg=_PHILOX, dtype=tf.uint64
-    )
-    bits = tf.reshape(bits, [-1, padded])
-    return bits[:, :size] if padded != size else bits
 
 
 def uniform24(k):
