@@ -1,8 +1,9 @@
 # Two set-up commands: `make demo` and `make test`. Both create .venv when it is
-# missing and install the package with its cpu and dev extras, and xplique
-# without its dependency pins (it pins an older TensorFlow with CUDA; its code
-# runs on the installed one) for the metrics' parity tests; `make test` runs
-# the linter (ruff, configured in pyproject.toml) and then the tests.
+# missing and install the package with its cpu, dev and ray extras (the Ray
+# tests start a real local cluster), and xplique without its dependency pins
+# (it pins an older TensorFlow with CUDA; its code runs on the installed one)
+# for the metrics' parity tests; `make test` runs the linter (ruff, configured
+# in pyproject.toml) and then the tests.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,7 +17,7 @@ install: $(STAMP)
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -e ".[cpu,dev]"
+	$(PY) -m pip install -q -e ".[cpu,dev,ray]"
 	$(PY) -m pip install -q --no-deps "xplique==2.0.2" "tf_keras==2.21.0"
 	touch $(STAMP)
 

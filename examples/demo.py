@@ -17,7 +17,10 @@ Run it with `make demo` or `python examples/demo.py --out demo-output`.
    (examples/global_views.py).
 3. Run the `keras-explain` command on the saved files, as a user types it:
    Integrated Gradients on PNG scans, LIME on CSV rows, and `evaluate` scoring
-   saliency maps with Deletion and Insertion. Before that, every digit
+   saliency maps with Deletion and Insertion. Then every one of the 1,797
+   digits is explained with `kx.explain_dataset` into resumable shards (the
+   run is interrupted once and resumed) and with `explain-dataset` on a `.npy`
+   file (examples/dataset_run.py). Before that, every digit
    explanation is scored with Deletion, Insertion and MuFidelity
    (examples/evaluation.py); the report's cards show the scores.
 4. Train again with `kx.callbacks.ExplanationLogger` next to Keras's
@@ -36,11 +39,13 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import dataset_run  # noqa: E402  (examples/dataset_run.py)
 import evaluation  # noqa: E402  (examples/evaluation.py)
 import fit_callback  # noqa: E402  (examples/fit_callback.py)
 import global_views  # noqa: E402  (examples/global_views.py)
 import numpy as np  # noqa: E402
 import saved_model  # noqa: E402  (examples/saved_model.py)
+from sklearn.datasets import load_digits  # noqa: E402
 
 import keras_explain as kx  # noqa: E402
 
@@ -238,6 +243,14 @@ def main():
          "--metric-option", "steps=16", "--class-names", class_file,
          "--out", os.path.join(reports, "evaluate"), "--format", "npz,html"]
     )  # fmt: skip
+
+    # Every digit, streamed into resumable shards (interrupted once, resumed).
+    print("\nevery digit with explain_dataset, and the explain-dataset command:")
+    every_digit = (load_digits().images / 16.0).astype("float32")[..., None]
+    dataset_rows, _ = dataset_run.explain_all_digits(
+        out, digits, every_digit, digits_path, saved_model.run, class_names=saved_model.DIGITS
+    )
+    figures += dataset_rows
 
     # 4. Explanations during training.
     start = time.perf_counter()

@@ -42,9 +42,11 @@ _EXPORTS = {
     "load_model": "keras_explain.io",
     "Summary": "keras_explain.summaries",
     "summarize": "keras_explain.summaries",
+    "explain_dataset": "keras_explain.datasets",
+    "open_results": "keras_explain.datasets",
 }
 #: Public submodules.
-_MODULES = ("api", "callbacks", "io", "metrics", "report", "viz")
+_MODULES = ("api", "callbacks", "io", "metrics", "ray", "report", "viz")
 
 __all__ = sorted(_EXPORTS) + list(_MODULES)
 

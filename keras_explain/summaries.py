@@ -312,7 +312,7 @@ def _example_summary(items, by_class):
     scores = np.concatenate([example_scores(e) for e in items])
     common = {"method": items[0].method, "feature_names": names, "map_shape": shape}
     parts = {
-        key: _from_moments(*moments[key], scores if key is None else scores[targets == key], common)
+        key: from_moments(*moments[key], scores if key is None else scores[targets == key], common)
         for key in keys
     }
     overall = parts.pop(None)
@@ -323,7 +323,19 @@ def _example_summary(items, by_class):
     return overall
 
 
-def _from_moments(magnitude, signed, scores, common):
+def from_moments(magnitude, signed, scores, common):
+    """A `Summary` from running moments of |attribution| and attribution per feature.
+
+    Args:
+        magnitude: moments of |attribution| (`count`, `mean`, `std()`), per feature.
+        signed: moments of the signed attribution, per feature.
+        scores: the explained outputs' scores, (N,).
+        common: the fields shared by every summary of one run (`map_shape`,
+            feature names, method, ...), as `summarize` builds them.
+
+    Returns:
+        A `Summary`; per-pixel maps when `common["map_shape"]` is set.
+    """
     shape = common["map_shape"]
     summary = Summary(
         count=magnitude.count,

@@ -101,6 +101,28 @@ def test_the_same_random_state_gives_identical_results(method_cases, name):
 
 
 @pytest.mark.parametrize("name", METHODS)
+def test_reseeded_explains_as_the_rebuilt_explainer_without_tracing_again(method_cases, name):
+    case = method_cases[name]
+    explainer = case.build(verbose=0)
+    if not case.seeded:
+        with pytest.raises(ValueError) as error:
+            explainer.reseeded(3)
+        assert str(error.value) == (
+            f"random_state: expected no seed: {type(explainer).__name__} draws nothing at random, received 3."
+        )
+        return
+    first = _explain(case, explainer)
+    traces = explainer.trace_count
+    copy = explainer.reseeded(99)
+    rebuilt = type(explainer).from_config({**explainer.get_config(), "random_state": 99}, explainer.model)
+    again = _explain(case, copy)
+    _assert_same(again, _explain(case, rebuilt), f"{name} reseeded")
+    assert copy.get_config()["random_state"] == 99 and explainer.get_config()["random_state"] != 99
+    assert copy.trace_count == explainer.trace_count == traces
+    _assert_same(first, _explain(case, explainer), f"{name} after reseeded")
+
+
+@pytest.mark.parametrize("name", METHODS)
 def test_config_and_file_round_trips(method_cases, name, tmp_path):
     case = method_cases[name]
     explainer = case.build(verbose=0)

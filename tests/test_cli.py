@@ -582,7 +582,11 @@ def test_usage_and_input_messages(ws, capsys):
             base + ["--preprocess", "zero"],
             "--preprocess: expected one of none, unit, minus-one-one, received 'zero'.",
         ),
-        ([], "expected a command, explain, evaluate, summarize or methods, received none (see keras-explain --help)"),
+        (
+            [],
+            "expected a command, explain, evaluate, explain-dataset, summarize or methods, received none "
+            "(see keras-explain --help)",
+        ),
     ]
     for args, message in cases:
         code, out, err = _main(ws, args, capsys)

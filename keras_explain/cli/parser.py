@@ -4,6 +4,11 @@ import argparse
 
 from keras_explain.cli.evaluate import EVALUATE_EPILOG, FORMAT_ARGUMENT, METRIC_ARGUMENTS, run_evaluate
 from keras_explain.cli.explain import run_explain
+from keras_explain.cli.explain_dataset import (
+    EXPLAIN_DATASET_ARGUMENTS,
+    EXPLAIN_DATASET_PARSER,
+    run_explain_dataset,
+)
 from keras_explain.cli.methods import run_methods
 from keras_explain.cli.summarize import SUMMARIZE_ARGUMENTS, SUMMARIZE_PARSER, run_summarize
 from keras_explain.cli.usage import DEFAULT_FORMATS, FORMATS, PROG, Parser
@@ -206,6 +211,7 @@ COMMANDS = (
         EVALUATE_ARGUMENTS,
         run_evaluate,
     ),
+    ("explain-dataset", EXPLAIN_DATASET_PARSER, EXPLAIN_DATASET_ARGUMENTS, run_explain_dataset),
     ("summarize", SUMMARIZE_PARSER, SUMMARIZE_ARGUMENTS, run_summarize),
     (
         "methods",

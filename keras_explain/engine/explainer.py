@@ -183,6 +183,26 @@ class Explainer:
         """Rebuild an explainer of `model` from `get_config()`."""
         return cls(model, **config)
 
+    def reseeded(self, random_state):
+        """This explainer drawing with another `random_state`, sharing its model, state and compiled step.
+
+        A method with random draws reads `random_state` on the host, when it
+        plans (never inside `batch_kernel`), so the copy explains exactly as
+        `from_config({**get_config(), "random_state": random_state}, model)`
+        would, without tracing its step again. What the constructor derived
+        from the seed (LimeTabular's training statistics) stays the
+        original's.
+
+        Raises:
+            ValueError: for an explainer without `random_state`, or a bad seed.
+        """
+        if "random_state" not in self.get_config():
+            fail("random_state", f"no seed: {type(self).__name__} draws nothing at random", random_state)
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.random_state = check_int("random_state", random_state, minimum=0)
+        return copy
+
     def __repr__(self):
         items = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if not _is_array(v))
         return f"{type(self).__name__}({items})"
