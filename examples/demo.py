@@ -20,7 +20,8 @@ Run it with `make demo` or `python examples/demo.py --out demo-output`.
    saliency maps with Deletion and Insertion. Then every one of the 1,797
    digits is explained with `kx.explain_dataset` into resumable shards (the
    run is interrupted once and resumed) and with `explain-dataset` on a `.npy`
-   file (examples/dataset_run.py). Before that, every digit
+   file (examples/dataset_run.py). A small text classifier is explained
+   with LimeText, its words highlighted (examples/text_model.py). Before that, every digit
    explanation is scored with Deletion, Insertion and MuFidelity
    (examples/evaluation.py); the report's cards show the scores.
 4. Train again with `kx.callbacks.ExplanationLogger` next to Keras's
@@ -45,6 +46,7 @@ import fit_callback  # noqa: E402  (examples/fit_callback.py)
 import global_views  # noqa: E402  (examples/global_views.py)
 import numpy as np  # noqa: E402
 import saved_model  # noqa: E402  (examples/saved_model.py)
+import text_model  # noqa: E402  (examples/text_model.py)
 from sklearn.datasets import load_digits  # noqa: E402
 
 import keras_explain as kx  # noqa: E402
@@ -251,6 +253,11 @@ def main():
         out, digits, every_digit, digits_path, saved_model.run, class_names=saved_model.DIGITS
     )
     figures += dataset_rows
+
+    # A text model, explained word by word.
+    print("\na small text classifier explained with LimeText:")
+    text_rows, _ = text_model.explain_texts(out, seed=args.seed)
+    figures += text_rows
 
     # 4. Explanations during training.
     start = time.perf_counter()

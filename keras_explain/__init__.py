@@ -31,6 +31,7 @@ _EXPORTS = {
     "KernelShap": "keras_explain.methods",
     "LimeImage": "keras_explain.methods",
     "LimeTabular": "keras_explain.methods",
+    "LimeText": "keras_explain.methods.lime",
     "Occlusion": "keras_explain.methods",
     "PermutationImportance": "keras_explain.methods",
     "SmoothGrad": "keras_explain.methods",

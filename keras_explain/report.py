@@ -64,7 +64,7 @@ def write_html(
     title="Explanations", description=None,
     top_k=10, top_outputs=3, max_samples=None,
     cmap=None, reduce="sum", progress=None,
-    global_view="auto", max_features=20,
+    global_view="auto", max_features=20, vocabulary=None,
 ):
     """Write explanations as one self-contained HTML report.
 
@@ -74,7 +74,9 @@ def write_html(
     scale is stated), the prediction with class names and scores, the
     explained output, per-sample checks (completeness or additivity gap,
     surrogate R²) and, for tabular explanations, a table of the `top_k`
-    features by |weight| with their values. Pictures are inlined as PNG
+    features by |weight| with their values; explanations of text (in token
+    space: `LimeText`, gradients of token ids) show the tokens highlighted
+    by weight. Pictures are inlined as PNG
     `data:` URIs; there is no script and no external address; every
     user-supplied string is escaped.
 
@@ -106,6 +108,8 @@ def write_html(
             Defaults to "auto".
         max_features: features in the global view's tables and plots.
             Defaults to 20.
+        vocabulary: for explanations in token space (text), the word of
+            each token id; ids show as numbers without it. Defaults to None.
 
     Returns:
         The path written.
@@ -135,5 +139,6 @@ def write_html(
         progress=progress,
         global_view=global_view,
         max_features=max_features,
+        vocabulary=vocabulary,
     )
     return html.write_page(explanations, path, options, title=title, description=description)

@@ -189,7 +189,7 @@ def test_models_with_several_inputs(tmp_path):
 def test_registry_and_one_call_form(tanh_mlp, rows):
     assert kx.available_methods() == [
         "deepshap", "feature_ablation", "gradcam", "gradcam_plus_plus", "gradientshap",
-        "integrated_gradients", "kernel_shap", "lime_image", "lime_tabular", "occlusion",
+        "integrated_gradients", "kernel_shap", "lime_image", "lime_tabular", "lime_text", "occlusion",
         "permutation_importance", "saliency", "smoothgrad",
     ]
     direct = kx.IntegratedGradients(tanh_mlp, steps=12, baseline=0.1).explain(rows)
@@ -204,7 +204,7 @@ def test_registry_and_one_call_form(tanh_mlp, rows):
     assert str(error.value) == (
         "method: expected one of 'deepshap', 'feature_ablation', 'gradcam', 'gradcam_plus_plus', "
         "'gradientshap', 'integrated_gradients', 'kernel_shap', 'lime_image', 'lime_tabular', "
-        "'occlusion', 'permutation_importance', 'saliency', 'smoothgrad', received 'magic'."
+        "'lime_text', 'occlusion', 'permutation_importance', 'saliency', 'smoothgrad', received 'magic'."
     )
     with pytest.raises(ValueError) as error:
         kx.explain(tanh_mlp, rows, method="saliency", steps=3)

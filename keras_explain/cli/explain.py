@@ -19,6 +19,7 @@ from keras_explain.cli.runtime import import_tensorflow
 from keras_explain.cli.scaling import choose_preprocess
 from keras_explain.cli.usage import PROG, Printer, listing
 from keras_explain.engine.errors import shape_text
+from keras_explain.io import text as io_text
 from keras_explain.io.messages import error
 
 
@@ -85,7 +86,7 @@ def explain_files(args, say, show_progress, prepare=None):
     target = resolve_target(target, class_names, outputs)
     item_shape = None if input_shape is None else input_shape[1:]
     tables, schema = read_table_references(args, plan, takes, options, item_shape)
-    inputs = _read_inputs(args, input_shape, preprocess, schema, show_progress, say)
+    inputs = _read_inputs(args, input_shape, preprocess, schema, show_progress, say, io_text.takes_text(model))
 
     arguments = _arguments(args, plan, takes, options, item_shape, tables, schema)
     _add_automatic_arguments(arguments, args, takes, class_names, inputs, show_progress)
@@ -154,17 +155,25 @@ def _describe_model(model, model_path, options, say):
     return input_shape, outputs
 
 
-def _read_inputs(args, input_shape, preprocess, schema, show_progress, say):
-    """The inputs, with a progress bar; said in a line and a line per input."""
+def _read_inputs(args, input_shape, preprocess, schema, show_progress, say, text=False):
+    """The inputs, with a progress bar; said in a line and a line per input.
+
+    A model taking strings reads `.txt` files (one example per line) or the
+    `--column` of CSV files (`keras_explain.io.text`).
+    """
+    column = getattr(args, "column", None)
+    if column is not None and not text:
+        raise error("--column", "a model taking strings (texts in a CSV column)", "a model taking numbers")
     bar = Progress("reading inputs", len(args.inputs), show_progress)
-    inputs = io.read_inputs(
-        args.inputs, input_shape, preprocess, name="INPUT", progress=bar, schema=schema
-    )
+    if text:
+        inputs = io_text.read_texts(args.inputs, column, name="INPUT", progress=bar)
+    else:
+        inputs = io.read_inputs(
+            args.inputs, input_shape, preprocess, name="INPUT", progress=bar, schema=schema
+        )
     bar.close()
-    say(
-        f"{PROG}: {len(inputs.x)} input{'s' if len(inputs.x) != 1 else ''} "
-        f"{shape_text((None,) + inputs.x.shape[1:])} float32"
-    )
+    shown = "texts" if text else f"{shape_text((None,) + inputs.x.shape[1:])} float32"
+    say(f"{PROG}: {len(inputs.x)} input{'s' if len(inputs.x) != 1 else ''} {shown}")
     listing(say, [f"{n}: {note}" for n, note in zip(inputs.names, inputs.notes)])
     return inputs
 

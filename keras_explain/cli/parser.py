@@ -51,7 +51,8 @@ EXPLAIN_ARGUMENTS = (
             metavar="INPUT",
             nargs="+",
             help="PNG/JPEG images (resized to the model's input size), .npy arrays (one input "
-            "or a batch), or CSV files for tabular models (header = feature names)",
+            "or a batch), CSV files for tabular models (header = feature names), or for models "
+            "taking strings .txt files (one example per line) and CSV files with --column",
         ),
     ),
     (
@@ -102,6 +103,10 @@ EXPLAIN_ARGUMENTS = (
             "training data (lime_tabular); its columns of text are categories, and the inputs' "
             "categories are coded as it codes them",
         ),
+    ),
+    (
+        ("--column",),
+        dict(metavar="NAME", help="for models taking strings: the CSV column holding the texts"),
     ),
     (
         ("--num-samples",),

@@ -12,6 +12,9 @@ from keras_explain.io.images import IMAGE_SUFFIXES, check_preprocess, read_image
 from keras_explain.io.messages import file_error
 from keras_explain.io.tables import TABLE_SUFFIXES, read_table
 
+#: Suffixes of text files, one example per line (read by `keras_explain.io.text`).
+TEXT_SUFFIXES = (".txt",)
+
 
 @dataclasses.dataclass
 class Inputs:
@@ -23,7 +26,8 @@ class Inputs:
         notes: N notes saying what was done to each input (the resize, the
             colour conversion, the scaling).
         kind: "images" (image files and arrays of images), "arrays" (only
-            `.npy` files) or "table" (CSV rows, possibly with `.npy` rows).
+            `.npy` files), "table" (CSV rows, possibly with `.npy` rows) or
+            "text" (`keras_explain.io.text`: x is then a str array (N,)).
         feature_names: the CSV header for tables, else None.
     """
 
@@ -35,7 +39,7 @@ class Inputs:
 
 
 def input_kind(path, name="inputs"):
-    """ "image", "array" or "table" from a file's suffix.
+    """ "image", "array", "table" or "text" (`.txt`) from a file's suffix.
 
     Raises:
         ValueError: for any other suffix.
@@ -47,6 +51,8 @@ def input_kind(path, name="inputs"):
         return "array"
     if lower.endswith(TABLE_SUFFIXES):
         return "table"
+    if lower.endswith(TEXT_SUFFIXES):
+        return "text"
     raise file_error(name, "a PNG or JPEG image, a .npy array or a .csv table", os.fspath(path))
 
 
@@ -121,6 +127,13 @@ def read_inputs(
 
 def _check_kinds(paths, kinds, shape, name):
     """Refuse a mix of images and tables, and files of a kind the model cannot take."""
+    if "text" in kinds:
+        raise file_error(
+            name,
+            "inputs for a model taking numbers",
+            paths[kinds.index("text")],
+            "a text file; text files need a model taking strings (keras_explain.io.text)",
+        )
     if "image" in kinds and "table" in kinds:
         raise ValueError(
             f"{name}: expected inputs of one kind (images and .npy arrays, or .csv tables and "

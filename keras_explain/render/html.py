@@ -11,7 +11,7 @@ import datetime
 import os
 
 from keras_explain.engine.errors import check_choice, check_int, fail
-from keras_explain.render import blocks, card, colors, html_global
+from keras_explain.render import blocks, card, colors, html_global, text
 from keras_explain.render.blocks import CLIP_PERCENTILE
 from keras_explain.render.blocks import escape as _e
 
@@ -77,6 +77,7 @@ class ReportOptions:
     progress: object = None
     global_view: object = "auto"
     max_features: int = 20
+    vocabulary: object = None
 
     def checked(self):
         """A copy with the counts checked and made ints.
@@ -120,7 +121,9 @@ def _card(explanation, i, section, options):
         parts.append(f'<p class="note">{_e(section.notes[i])}</p>')
     prediction = blocks.prediction_block(explanation, i, section, options.top_outputs)
     attributions = explanation.attributions
-    if attributions.ndim == 2:
+    if text.in_token_space(explanation):
+        parts += [prediction, text.highlight_html(explanation, i, options.vocabulary)]
+    elif attributions.ndim == 2:
         parts += [prediction, blocks.feature_table(explanation, i, options.top_k)]
     elif section.maps is not None:
         parts += [blocks.image_pictures(explanation, i, section, options.cmap), prediction]
@@ -150,7 +153,9 @@ def _section_head(explanation, section, shown, options):
     note = card.completeness_note(explanation)
     if note:
         parts.append(f'<p class="warning">{_e(note)}</p>')
-    if attributions.ndim == 2:
+    if text.in_token_space(explanation):
+        parts.append(text.legend_html())
+    elif attributions.ndim == 2:
         parts.append(
             '<p class="note">Weights: <span class="bar pos" style="width:20px"></span> for the explained '
             'output, <span class="bar neg" style="width:20px"></span> against it; the top '
@@ -174,7 +179,7 @@ def section_html(explanation, number, options):
     limit = options.max_samples
     shown = range(count) if limit is None else range(min(count, limit))
     parts = [_section_head(explanation, section, shown, options)]
-    if html_global.wants_global(explanation, options.global_view):
+    if not text.in_token_space(explanation) and html_global.wants_global(explanation, options.global_view):
         parts.append(
             html_global.global_block([explanation], options.max_features, section.class_names, number)
         )

@@ -19,7 +19,7 @@ import numpy as np
 
 from keras_explain.engine.errors import check_int
 from keras_explain.feature_views import is_global
-from keras_explain.render import blocks, card, html_global, scores
+from keras_explain.render import blocks, card, html_global, scores, text
 from keras_explain.render.blocks import escape, number
 from keras_explain.summaries import summarize
 
@@ -80,7 +80,7 @@ def _metric_means(explanation):
     return f'<p class="note">metric scores, mean over the {len(explanation)} examples: {escape(text)}</p>'
 
 
-def _example(explanation, i, context, top_k):
+def _example(explanation, i, context, top_k, vocabulary=None):
     """One example: its name, the prediction, the top features or the pictures, the checks."""
     name = context.names[i] if context.names is not None else f"example {i}"
     parts = [f'<div class="kx-example" id="kx-example-{i}"><p class="kx-title">#{i} · {escape(name)}</p>']
@@ -90,6 +90,8 @@ def _example(explanation, i, context, top_k):
     prediction = blocks.prediction_block(explanation, i, context, 3)
     if explanation.multi_input:
         parts.append(prediction)
+    elif text.in_token_space(explanation):
+        parts += [prediction, text.highlight_html(explanation, i, vocabulary)]
     elif attributions.ndim == 2:
         parts += [prediction, blocks.feature_table(explanation, i, top_k)]
     elif context.maps is not None:
@@ -105,19 +107,19 @@ def _example(explanation, i, context, top_k):
     return "".join(parts)
 
 
-def _examples(explanation, max_examples, top_k):
+def _examples(explanation, max_examples, top_k, vocabulary=None):
     context = blocks.card_context(explanation, 0)
     count = len(explanation)
     shown = min(count, max_examples)
     parts = ['<div class="kx-examples">']
-    parts += [_example(explanation, i, context, top_k) for i in range(shown)]
+    parts += [_example(explanation, i, context, top_k, vocabulary) for i in range(shown)]
     parts.append("</div>")
     if shown < count:
         parts.append(f'<p class="kx-more">and {count - shown} more example{"s" if count - shown != 1 else ""}</p>')
     return "".join(parts)
 
 
-def explanation_html(explanation, max_examples=MAX_EXAMPLES, top_k=TOP_FEATURES):
+def explanation_html(explanation, max_examples=MAX_EXAMPLES, top_k=TOP_FEATURES, vocabulary=None):
     """The notebook view of an explanation, as one self-contained HTML fragment.
 
     It states the method and its settings (all of them under "settings"),
@@ -129,7 +131,8 @@ def explanation_html(explanation, max_examples=MAX_EXAMPLES, top_k=TOP_FEATURES)
     prediction (class names when the explanation has them) and the explained
     output; for tables the `top_k` features by |attribution| (LIME's labels,
     else the feature names) with their values and signed bars, for images
-    the input and its overlay; and its checks (completeness or additivity
+    the input and its overlay, for text (an explanation in token space) the
+    tokens highlighted by weight, with a colour legend; and its checks (completeness or additivity
     gap, LIME's fit, metric scores). A line says how many examples are not
     shown.
 
@@ -137,6 +140,8 @@ def explanation_html(explanation, max_examples=MAX_EXAMPLES, top_k=TOP_FEATURES)
         explanation: an `Explanation`.
         max_examples: examples shown. Defaults to 8.
         top_k: features listed per tabular example. Defaults to 10.
+        vocabulary: the word of each token id, for text explanations of
+            token ids. Defaults to None (the ids as numbers).
 
     Returns:
         str, a `<div class="kx-explanation">` with its scoped `<style>`; no
@@ -162,7 +167,9 @@ def explanation_html(explanation, max_examples=MAX_EXAMPLES, top_k=TOP_FEATURES)
         if hidden > 0:
             parts.append(f'<p class="kx-more">and {hidden} more feature{"s" if hidden != 1 else ""}</p>')
     else:
-        parts.append(_examples(explanation, max_examples, top_k))
+        if text.in_token_space(explanation):
+            parts.append(text.legend_html())
+        parts.append(_examples(explanation, max_examples, top_k, vocabulary))
     parts.append(_metric_means(explanation))
     parts.append(f"<details><summary>settings</summary>{blocks.settings_table(explanation)}</details></div>")
     return "".join(parts)
@@ -181,4 +188,6 @@ def explanation_png(explanation, dpi=80):
     """
     if explanation.multi_input or np.ndim(explanation.attributions) not in (2, 3, 4):
         return None
+    if text.in_token_space(explanation):
+        return blocks.figure_png(text.text_plot(explanation, 0), dpi=dpi)
     return blocks.figure_png(explanation.plot(), dpi=dpi)

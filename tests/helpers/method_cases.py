@@ -50,6 +50,11 @@ def method_cases(tanh_mlp, small_cnn, images, rows):
             labels=np.arange(len(rows)) % 3,
         ),
         "feature_ablation": Case(lambda **k: kx.FeatureAblation(tanh_mlp, baseline="mean", **k), rows),
+        "lime_text": Case(
+            lambda **k: kx.LimeText(tanh_mlp, num_samples=40, random_state=k.pop("random_state", 7), **k),
+            np.floor(np.abs(rows) * 3) % 5 + 1,  # token ids 1..5 (0 is padding)
+            seeded=True,
+        ),
         "lime_image": Case(
             lambda **k: kx.LimeImage(
                 small_cnn,

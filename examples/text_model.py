@@ -1,0 +1,57 @@
+"""LimeText on a small text classifier the demo trains itself: highlighted words and the top-token bars.
+
+Part of `make demo` (examples/demo.py calls `explain_texts`). The texts are
+made here: random words from a short vocabulary, and the label says whether
+the word "excellent" occurs; the model takes raw strings (TextVectorization
+inside), so LimeText removes words from the strings themselves.
+"""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import keras_explain as kx
+from keras_explain.render import text as text_views
+
+WORDS = "the a film plot cast music story long slow fine quiet night".split()
+KEYWORD = "excellent"
+
+
+def texts_and_labels(count=400, seed=0):
+    """`count` texts of 8 random words; odd ones end with the keyword (label 1)."""
+    rng = np.random.default_rng(seed)
+    texts = [" ".join(rng.choice(WORDS, 8)) + (f" {KEYWORD}" if i % 2 else "") for i in range(count)]
+    return texts, np.arange(count) % 2
+
+
+def train(seed=0):
+    """A bag-of-words classifier of raw strings, trained in about a second."""
+    texts, labels = texts_and_labels(seed=seed)
+    keras.utils.set_random_seed(seed)
+    raw = keras.Input(shape=(1,), dtype="string")
+    bag = keras.layers.TextVectorization(vocabulary=WORDS + [KEYWORD], output_mode="multi_hot")(raw)
+    model = keras.Model(raw, keras.layers.Dense(2, activation="softmax")(bag))
+    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    model.fit(tf.constant(texts)[:, None], labels, epochs=30, batch_size=64, verbose=0)
+    return model, texts
+
+
+def explain_texts(out, seed=0):
+    """LimeText of four texts: writes lime_text.html, lime_text_tokens.png and a report.
+
+    Returns:
+        (the index page's rows, the Explanation).
+    """
+    model, texts = train(seed)
+    e = kx.LimeText(model, num_samples=2000, random_state=seed, verbose=0).explain(texts[:4])
+    top = e.as_list(1)[:3]
+    print("  LimeText, text 1 (with the keyword): " + ", ".join(f"{w} {v:+.3f}" for w, v in top))
+    with open(os.path.join(out, "lime_text.html"), "w", encoding="utf-8") as handle:
+        handle.write(text_views.text_html(e))
+    png = "lime_text_tokens.png"
+    text_views.text_plot(e, 1, top_k=5, save=os.path.join(out, png))
+    kx.report.write_html(e, os.path.join(out, "lime_text_report.html"), title="LimeText on a keyword classifier")
+    line = f"LimeText of a text model taking strings; text 1's top word: {top[0][0]} ({top[0][1]:+.3f})"
+    return [{"title": "text: lime_text", "png": png, "summary": line}], e
