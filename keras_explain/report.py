@@ -128,17 +128,8 @@ def write_html(
     """
     explanations = _checked(explanations)
     options = html.ReportOptions(
-        class_names=class_names,
-        input_names=input_names,
-        input_notes=input_notes,
-        top_k=top_k,
-        top_outputs=top_outputs,
-        max_samples=max_samples,
-        cmap=cmap,
-        reduce=reduce,
-        progress=progress,
-        global_view=global_view,
-        max_features=max_features,
-        vocabulary=vocabulary,
+        class_names=class_names, input_names=input_names, input_notes=input_notes, top_k=top_k,
+        top_outputs=top_outputs, max_samples=max_samples, cmap=cmap, reduce=reduce, progress=progress,
+        global_view=global_view, max_features=max_features, vocabulary=vocabulary,
     )
     return html.write_page(explanations, path, options, title=title, description=description)
