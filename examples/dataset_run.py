@@ -68,7 +68,7 @@ def explain_all_digits(out, model, x, model_path, run, class_names=None, shard_s
     npy = os.path.join(folder, "digits.npy")
     np.save(npy, x)
     run(["explain-dataset", model_path, npy, "--method", "saliency", "--out", os.path.join(folder, "saliency"),
-         "--shard-size", str(shard_size)])
+         "--shard-size", str(shard_size), "--no-resume"])
     line = (f"{len(results)} digits explained with IG (32 Gauss-Legendre steps) in shards of {shard_size}, "
             f"interrupted after {cut} rows and resumed; per-class mean |attribution| from the streamed summary")
     return [{"title": "every digit: explain_dataset", "png": png, "summary": line}], results

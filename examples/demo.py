@@ -21,8 +21,9 @@ Run it with `make demo` or `python examples/demo.py --out demo-output`.
    digits is explained with `kx.explain_dataset` into resumable shards (the
    run is interrupted once and resumed) and with `explain-dataset` on a `.npy`
    file (examples/dataset_run.py). A small text classifier is explained
-   with LimeText, its words highlighted (examples/text_model.py). Before that, every digit
-   explanation is scored with Deletion, Insertion and MuFidelity
+   with LimeText, and one over token ids with Integrated Gradients through
+   its Embedding layer, their words highlighted (examples/text_model.py).
+   Before the command line runs, every digit explanation is scored with Deletion, Insertion and MuFidelity
    (examples/evaluation.py); the report's cards show the scores.
 4. Train again with `kx.callbacks.ExplanationLogger` next to Keras's
    TensorBoard callback, logging Deletion and MuFidelity per epoch
@@ -255,9 +256,10 @@ def main():
     figures += dataset_rows
 
     # A text model, explained word by word.
-    print("\na small text classifier explained with LimeText:")
+    print("\nsmall text classifiers explained with LimeText and, over token ids, with Integrated Gradients:")
     text_rows, _ = text_model.explain_texts(out, seed=args.seed)
-    figures += text_rows
+    token_rows, _ = text_model.explain_token_ids(out, seed=args.seed)
+    figures += text_rows + token_rows
 
     # 4. Explanations during training.
     start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""LimeText on a small text classifier the demo trains itself: highlighted words and the top-token bars.
+"""Small text classifiers the demo trains itself, explained with LimeText and with gradients over token ids.
 
 Part of `make demo` (examples/demo.py calls `explain_texts`). The texts are
 made here: random words from a short vocabulary, and the label says whether
@@ -55,3 +55,34 @@ def explain_texts(out, seed=0):
     kx.report.write_html(e, os.path.join(out, "lime_text_report.html"), title="LimeText on a keyword classifier")
     line = f"LimeText of a text model taking strings; text 1's top word: {top[0][0]} ({top[0][1]:+.3f})"
     return [{"title": "text: lime_text", "png": png, "summary": line}], e
+
+
+def explain_token_ids(out, seed=0):
+    """Integrated Gradients and gradient x input on a model of token ids (an Embedding inside).
+
+    Writes token_ids_ig.html and token_ids_ig.png.
+
+    Returns:
+        (the index page's rows, the Explanation).
+    """
+    texts, labels = texts_and_labels(seed=seed)
+    vocabulary = ["[pad]", "[unk]"] + WORDS + [KEYWORD]
+    vectorize = keras.layers.TextVectorization(vocabulary=WORDS + [KEYWORD], output_sequence_length=10)
+    ids = vectorize(np.array(texts)).numpy().astype("int32")  # (N, 10), 0 = padding
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((10,), dtype="int32")
+    h = keras.layers.Embedding(len(vocabulary), 8, mask_zero=True)(inputs)
+    h = keras.layers.Dense(8, activation="relu")(keras.layers.GlobalAveragePooling1D()(h))
+    model = keras.Model(inputs, keras.layers.Dense(2)(h))
+    model.compile(keras.optimizers.Adam(0.02), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(ids, labels, epochs=40, batch_size=64, verbose=0)
+    e = kx.IntegratedGradients(model, steps="auto", baseline_token=0, verbose=0).explain(ids[:4], targets=1)
+    times = kx.GradientSaliency(model, multiply_by_inputs=True, verbose=0).explain(ids[:4], targets=1)
+    top = [vocabulary[ids[1, t]] for t in (e.attributions[1].argmax(), times.attributions[1].argmax())]
+    print(f"  token ids, text 1: top token {top[0]} (IG), {top[1]} (gradient x input); "
+          f"largest completeness gap {np.abs(e.completeness_gap).max():.1e}")
+    with open(os.path.join(out, "token_ids_ig.html"), "w", encoding="utf-8") as handle:
+        handle.write(text_views.text_html(e, vocabulary=vocabulary))
+    text_views.text_plot(e, 1, top_k=5, vocabulary=vocabulary, save=os.path.join(out, "token_ids_ig.png"))
+    line = f"Integrated Gradients over token ids (Embedding output); text 1's top token: {top[0]}"
+    return [{"title": "text: token ids, integrated gradients", "png": "token_ids_ig.png", "summary": line}], e

@@ -517,8 +517,8 @@ def test_usage_and_input_messages(ws, capsys):
         (base + ["--option", "steps"], "--option: expected NAME=VALUE, received 'steps'."),
         (
             base + ["--option", "steps=3"],
-            "--option: method 'saliency' takes absolute, batch_size, multiply_by_inputs, output, "
-            "run_eagerly, verbose; received unknown option(s) steps.",
+            "--option: method 'saliency' takes absolute, batch_size, layer, multiply_by_inputs, output, "
+            "run_eagerly, token_reduce, verbose; received unknown option(s) steps.",
         ),
         (
             base + ["--option", "random_state=3"],

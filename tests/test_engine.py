@@ -209,8 +209,8 @@ def test_registry_and_one_call_form(tanh_mlp, rows):
     with pytest.raises(ValueError) as error:
         kx.explain(tanh_mlp, rows, method="saliency", steps=3)
     assert str(error.value) == (
-        "options: method 'saliency' takes absolute, batch_size, multiply_by_inputs, output, "
-        "run_eagerly, verbose; received unknown option(s) steps."
+        "options: method 'saliency' takes absolute, batch_size, layer, multiply_by_inputs, output, "
+        "run_eagerly, token_reduce, verbose; received unknown option(s) steps."
     )
 
 

@@ -169,3 +169,98 @@ def quadrant_task(seed=6, train_seed=7, test_seed=8):
     model.fit(x_train, y_train, epochs=4, batch_size=64, verbose=0)
     accuracy = float(np.mean(np.argmax(model.predict(x_test, verbose=0), axis=1) == y_test))
     return model, x_test, y_test, accuracy
+
+
+# -- text: token ids (N, T) into an Embedding layer -----------------------------------
+
+TEXT_VOCABULARY, TEXT_STEPS, TEXT_DIM = 20, 6, 4
+
+
+def linear_text_model(seed=0, sequential=False, mask_zero=False):
+    """ids (N, 6) -> Embedding(20, 4) -> GlobalAveragePooling1D -> Dense(3): linear in the embeddings."""
+    keras.utils.set_random_seed(seed)
+    layers = [
+        keras.layers.Embedding(TEXT_VOCABULARY, TEXT_DIM, mask_zero=mask_zero, name="tokens"),
+        keras.layers.GlobalAveragePooling1D(name="mean"),
+        keras.layers.Dense(N_CLASSES, name="head"),
+    ]
+    if sequential:
+        return keras.Sequential([keras.Input((TEXT_STEPS,))] + layers)
+    ids = keras.Input((TEXT_STEPS,), dtype="int32")
+    h = ids
+    for layer in layers:
+        h = layer(h)
+    return keras.Model(ids, h)
+
+
+def conv_text_model(seed=1):
+    """ids (N, 6) -> Embedding(20, 8) -> Conv1D(8, 3, relu) -> GlobalMaxPooling1D -> Dense(3)."""
+    keras.utils.set_random_seed(seed)
+    ids = keras.Input((TEXT_STEPS,), dtype="int32")
+    h = keras.layers.Embedding(TEXT_VOCABULARY, 8)(ids)
+    h = keras.layers.Conv1D(8, 3, padding="same", activation="relu")(h)
+    h = keras.layers.GlobalMaxPooling1D()(h)
+    return keras.Model(ids, keras.layers.Dense(N_CLASSES, activation="tanh")(h))
+
+
+def lstm_text_model(seed=2):
+    """ids (N, 6) -> Embedding(20, 4, mask_zero=True) -> LSTM(5) -> Dense(3)."""
+    keras.utils.set_random_seed(seed)
+    ids = keras.Input((TEXT_STEPS,), dtype="int32")
+    h = keras.layers.LSTM(5)(keras.layers.Embedding(TEXT_VOCABULARY, TEXT_DIM, mask_zero=True, name="tokens")(ids))
+    return keras.Model(ids, keras.layers.Dense(N_CLASSES)(h))
+
+
+class SubclassedText(keras.Model):
+    """Token ids -> Embedding -> mean -> Dense, as a subclassed model."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.tokens = keras.layers.Embedding(TEXT_VOCABULARY, TEXT_DIM)
+        self.mean = keras.layers.GlobalAveragePooling1D()
+        self.head = keras.layers.Dense(N_CLASSES)
+
+    def call(self, ids):
+        return self.head(self.mean(self.tokens(ids)))
+
+
+def token_ids(count, seed, padded=False):
+    """`count` rows of TEXT_STEPS ids in 1..19, optionally ending in padding (id 0)."""
+    ids = np.random.default_rng(seed).integers(1, TEXT_VOCABULARY, (count, TEXT_STEPS)).astype("int32")
+    if padded:
+        # Example i keeps its first TEXT_STEPS - i % 3 tokens; the rest is padding (id 0).
+        for i in range(count):
+            ids[i, TEXT_STEPS - i % 3 :] = 0
+    return ids
+
+
+KEYWORD, KEYWORD_STEPS, KEYWORD_VOCABULARY = 7, 12, 30
+
+
+def keyword_data(count, seed):
+    """Random ids in 1..29 without the keyword; label 1 rows get the keyword at a random position."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, KEYWORD_VOCABULARY, (count, KEYWORD_STEPS))
+    ids[ids == KEYWORD] = KEYWORD + 1
+    labels = rng.integers(0, 2, count)
+    where = rng.integers(0, KEYWORD_STEPS, count)
+    ids[labels == 1, where[labels == 1]] = KEYWORD
+    return ids.astype("int32"), labels
+
+
+def keyword_task():
+    """A tiny Embedding -> Conv1D(k=1, relu) -> max -> Dense(2) model trained to spot the keyword.
+
+    Returns:
+        (model, test ids (200, 12), test labels (200,)); training takes about two seconds.
+    """
+    keras.utils.set_random_seed(11)
+    ids = keras.Input((KEYWORD_STEPS,), dtype="int32")
+    h = keras.layers.Embedding(KEYWORD_VOCABULARY, 8)(ids)
+    h = keras.layers.GlobalMaxPooling1D()(keras.layers.Conv1D(8, 1, activation="relu")(h))
+    model = keras.Model(ids, keras.layers.Dense(2)(h))
+    model.compile(keras.optimizers.Adam(0.02), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = keyword_data(2000, seed=0)
+    model.fit(x, y, epochs=6, batch_size=64, verbose=0)
+    test_x, test_y = keyword_data(200, seed=1)
+    return model, test_x, test_y

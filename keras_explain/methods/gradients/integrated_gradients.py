@@ -9,6 +9,7 @@ import keras_explain.methods.gradients.ig_steps as ig_steps
 from keras_explain.engine.baselines import baseline_values, check_baseline
 from keras_explain.engine.batching import GroupCollector
 from keras_explain.engine.checks import attribution_gap, completeness_message, explained_scores
+from keras_explain.engine.embedding import TokenInputs
 from keras_explain.engine.errors import check_choice, check_int, fail
 from keras_explain.engine.explainer import Explainer, Plan
 from keras_explain.engine.gradients import target_gradient
@@ -45,7 +46,7 @@ def quadrature(rule, steps):
 
 
 @register("integrated_gradients", aliases=("ig", "integratedgradients"))
-class IntegratedGradients(Explainer):
+class IntegratedGradients(TokenInputs, Explainer):
     """Integrated Gradients: gradients averaged along a path from a baseline.
 
     attribution = (x - baseline) * integral over a in [0, 1] of
@@ -78,10 +79,25 @@ class IntegratedGradients(Explainer):
             reach. Defaults to 1e-3.
         max_steps: with steps="auto", the most points of the rule per
             example. Defaults to 512.
+        layer: for a model of token ids, the Embedding layer to explain
+            them through (a name, "outer/inner" path or Layer). Defaults to
+            None: the model's first Embedding layer, if it has one.
+        token_reduce: for token ids, "sum" (one attribution per token,
+            (N, T)) or None (per embedding value, (N, T, D)). Defaults to "sum".
+        baseline_token: for token ids, a token id (the padding id, say)
+            whose embedding is the baseline at every position. Defaults to
+            None: `baseline`, in embedding space (zeros when None).
         **kwargs: `output`, `batch_size`, `run_eagerly`, `verbose`.
 
     `explain(x, targets=None, baseline=None)`: a `baseline` given here replaces
     the constructor's for this call.
+
+    On a model of token ids (N, T) the path runs in the space of the
+    Embedding layer's output E (N, T, D), from the baseline embeddings to
+    E(x), the Keras mask (if any) coming from the ids all along; attributions
+    are (E(x) - baseline) * the averaged gradient, summed over D, and f(baseline)
+    is the model at the baseline embeddings. The explanation has the annotation
+    `token_space`; `inputs` stay the ids.
 
     Returns from `explain`: `Explanation` with `attributions` shaped like x,
     `completeness_gap` (N,) = sum(attributions) - (f(x) - f(baseline)) for the
@@ -103,10 +119,23 @@ class IntegratedGradients(Explainer):
 
     method = "integrated_gradients"
     smoothable = True
-    config_attributes = ("steps", "baseline", "rule", "tolerance", "max_steps")
+    config_attributes = ("steps", "baseline", "rule", "tolerance", "max_steps", "baseline_token")
+    state_attributes = ("_tokens",)
     explain_options = {"baseline": "replaces the constructor's baseline for this call"}
 
-    def __init__(self, model, steps=50, baseline=None, rule="trapezoid", tolerance=1e-3, max_steps=512, **kwargs):
+    def __init__(
+        self,
+        model,
+        steps=50,
+        baseline=None,
+        rule="trapezoid",
+        tolerance=1e-3,
+        max_steps=512,
+        layer=None,
+        token_reduce="sum",
+        baseline_token=None,
+        **kwargs,
+    ):
         self.rule = check_choice("rule", rule, _IG_RULES)
         if not (isinstance(steps, str) and steps == "auto"):
             steps = check_int("steps", steps, minimum=2 if rule == "trapezoid" else 1)
@@ -117,7 +146,11 @@ class IntegratedGradients(Explainer):
         first = ig_steps.rule_points(self.rule, ig_steps.FIRST_INTERVALS)
         self.max_steps = check_int("max_steps", max_steps, minimum=first)
         self.baseline = check_baseline(baseline, allow_none=True)
+        self.baseline_token = check_int("baseline_token", baseline_token, minimum=0, allow_none=True)
         super().__init__(model, **kwargs)
+        self._setup_tokens(layer, token_reduce)
+        if self.baseline_token is not None and (self._tokens is None or baseline is not None):
+            fail("baseline_token", "None unless token ids are explained without a baseline", baseline_token)
 
     @property
     def adaptive(self):
@@ -132,8 +165,13 @@ class IntegratedGradients(Explainer):
 
     def plan(self, x, targets, predictions, baseline=None):
         value = self.baseline if baseline is None else check_baseline(baseline, allow_none=True)
-        baselines = baseline_values(value, x, full=True)
-        return self._path_plan(x, targets, predictions, baselines, *quadrature(self.rule, self.pairs_per_example))
+        points = quadrature(self.rule, self.pairs_per_example)
+        if self._tokens is None:
+            return self._path_plan(x, targets, predictions, baseline_values(value, x, full=True), *points)
+        token = self.baseline_token if baseline is None else None
+        baselines = tf.constant(self._tokens.baseline(x, value, token))
+        at_baselines = self._tokens.outputs_at(x, baselines, self.batch_size_for(x))
+        return self._path_plan(x, targets, predictions, baselines, *points, baseline_predictions=at_baselines)
 
     def _path_plan(self, x, targets, predictions, baselines, alphas, weights, baseline_predictions=None):
         """The plan of the points `alphas` (weights `weights`) on every example's path."""
@@ -154,6 +192,9 @@ class IntegratedGradients(Explainer):
 
     def batch_kernel(self, rows):
         x, baseline = rows["x"], rows["baseline"]
+        if self._tokens is not None:
+            gradient, delta, _, _ = self._tokens.gradient(rows, reference=baseline, alpha=rows["alpha"])
+            return {"attributions": self._tokens.reduce(rows["weight"][:, None, None] * gradient * delta)}
         shape = tf.concat([[-1], tf.ones([tf.rank(x) - 1], tf.int32)], axis=0)
         alpha = tf.reshape(rows["alpha"], shape)
         weight = tf.reshape(rows["weight"], shape)
@@ -179,13 +220,14 @@ class IntegratedGradients(Explainer):
         message = completeness_message(gap, scores - baseline_scores, self.steps)
         if message:
             warnings.warn(message, CompletenessWarning, stacklevel=3)
-        return self.explanation(
+        explanation = self.explanation(
             plan,
             attributions,
             completeness_gap=gap,
             baseline_scores=baseline_scores.astype(np.float32),
             **steps,
         )
+        return self._token_annotated(explanation)
 
     def _refine(self, plan, attributions, difference):
         """steps="auto": double the rule for the examples above the tolerance (see `ig_steps`)."""

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from keras_explain.engine.embedding import EMBEDDING_NOISE
 from keras_explain.engine.errors import check_choice, check_float, check_int, fail
 from keras_explain.engine.explainer import Explainer, Plan
 from keras_explain.engine.registry import explainer_class, register
@@ -52,6 +53,11 @@ class SmoothGrad(Explainer):
             Defaults to 256.
         batch_size, run_eagerly, verbose: as in `keras_explain.Explainer`;
             `batch_size` defaults to the wrapped explainer's.
+
+    On a model of token ids (a wrapped explainer with a `token_space`), the
+    noise is drawn in the space of the Embedding layer's output E (N, T, D),
+    with sigma = noise * (max(E(x)) - min(E(x))), and added to the
+    embeddings: the ids never change.
 
     `explain(x, targets=None, **options)` passes `options` to the wrapped
     explainer (for example an Integrated Gradients `baseline`). Targets default
@@ -152,7 +158,9 @@ class SmoothGrad(Explainer):
 
     def plan(self, x, targets, predictions, **options):
         inner = self.explainer.plan(x, targets, predictions, **options)
-        flat = tf.reshape(x, [tf.shape(x)[0], -1])
+        tokens = self._token_space
+        values = x if tokens is None else tokens.embed(x, self.batch_size_for(x))
+        flat = tf.reshape(values, [tf.shape(x)[0], -1])
         sigma = self.noise * (tf.reduce_max(flat, axis=1) - tf.reduce_min(flat, axis=1))
         seed = self.random_state
         if seed is None:
@@ -195,17 +203,25 @@ class SmoothGrad(Explainer):
         stream = rows["noise_stream"] + tf.cast(draw, tf.int64)
         seeds = tf.stack([rows["noise_seed"], stream], axis=1)
         x = rows["x"]
+        tokens = self._token_space
+        # Token ids get their noise in embedding space (T, D), never on the ids.
+        shape, static = tf.shape(x)[1:], x.shape[1:]
+        if tokens is not None:
+            shape, static = tf.concat([shape, [tokens.dim]], 0), static.concatenate([tokens.dim])
         noise = tf.map_fn(
-            lambda seed: tf.random.stateless_normal(tf.shape(x)[1:], seed=seed, dtype=x.dtype),
+            lambda seed: tf.random.stateless_normal(shape, seed=seed, dtype=x.dtype),
             seeds,
-            fn_output_signature=tf.TensorSpec(x.shape[1:], x.dtype),
+            fn_output_signature=tf.TensorSpec(static, x.dtype),
         )
         sigma = tf.reshape(
             tf.cast(rows["noise_sigma"], x.dtype),
-            tf.concat([[-1], tf.ones([tf.rank(x) - 1], tf.int32)], axis=0),
+            tf.concat([[-1], tf.ones([tf.size(shape)], tf.int32)], axis=0),
         )
         inner_rows = dict(rows)
-        inner_rows["x"] = x + sigma * noise
+        if tokens is None:
+            inner_rows["x"] = x + sigma * noise
+        else:
+            inner_rows[EMBEDDING_NOISE] = sigma * noise
         inner_rows["pair_index"] = k % inner_pairs
         return {"attributions": self.explainer.batch_kernel(inner_rows)["attributions"]}
 
@@ -238,8 +254,13 @@ class SmoothGrad(Explainer):
             attributions = sums["sum_squares"] / self.samples
         else:
             attributions = np.maximum(sums["sum_squares"] / self.samples - mean * mean, 0.0)
-        return self.explanation(plan, attributions.astype(np.float32))
+        explanation = self.explanation(plan, attributions.astype(np.float32))
+        return explanation if self._token_space is None else self._token_space.annotate(explanation)
 
+    @property
+    def _token_space(self):
+        """The wrapped explainer's `TokenSpace` (token ids), or None."""
+        return getattr(self.explainer, "token_space", None)
 
     def _more_draws(self, plan, sums, used):
         """samples="auto": double the draws of the examples whose mean is not yet precise."""

@@ -47,13 +47,15 @@ class BackgroundExplainer(Explainer):
         # The float64 sums over the background are divided before rounding.
         return GroupCollector(plan.num_groups, keep_float64=True)
 
-    def background_plan(self, x, targets, predictions, pairs, **fields):
+    def background_plan(self, x, targets, predictions, pairs, examples=None, **fields):
         """The `Plan` of a SHAP method: x checked against the background, E[f] now.
 
         The expected value is computed here, at every call, so that it
-        follows the model's current weights.
+        follows the model's current weights. `examples` are the examples as
+        read, when x is another form of them (token ids' embeddings);
+        defaults to x.
         """
-        self.check_like_background(x)
+        self.check_like_background(x if examples is None else examples)
         extras = {"expected_value": self.expected_value}
         return Plan(x=x, targets=targets, predictions=predictions, pairs=pairs, extras=extras, **fields)
 

@@ -3,9 +3,10 @@
 import numpy as np
 import tensorflow as tf
 
+from keras_explain.engine.embedding import TokenInputs, embedding_for, head_model
 from keras_explain.engine.errors import check_bool
 from keras_explain.engine.explainer import row_size
-from keras_explain.engine.model import check_model
+from keras_explain.engine.model import ModelFunction, check_model
 from keras_explain.engine.registry import register
 from keras_explain.methods.shap.background import BackgroundExplainer, mean_of_sums
 from keras_explain.methods.shap.deeplift import Layout, capture_pass, pair_pass
@@ -21,7 +22,7 @@ class AdditivityError(RuntimeError):
 
 
 @register("deepshap", aliases=("deep_shap", "deeplift_shap", "deep"))
-class DeepShap(BackgroundExplainer):
+class DeepShap(TokenInputs, BackgroundExplainer):
     """DeepSHAP: DeepLIFT's rescale rule averaged over a background distribution.
 
     For every example x and every background row r, DeepLIFT propagates the
@@ -78,6 +79,11 @@ class DeepShap(BackgroundExplainer):
         check_additivity: raise `AdditivityError` when the attributions of an
             example do not sum to f(x) - E[f(background)] within
             1e-4 + 1e-3 * |f(x) - E[f(background)]|. Defaults to True.
+        layer: for a model of token ids, the Embedding layer to explain
+            them through (a name or Layer among the model's own layers).
+            Defaults to None: the model's first Embedding layer, if it has one.
+        token_reduce: for token ids, "sum" (one attribution per token,
+            (N, T)) or None (per embedding value, (N, T, D)). Defaults to "sum".
         **kwargs: `output`, `batch_size`, `run_eagerly`, `verbose` as in
             `keras_explain.Explainer`. `batch_size` counts (example, background
             row) pairs per step (rounded up by less than a quarter, to a size
@@ -91,6 +97,14 @@ class DeepShap(BackgroundExplainer):
     Attributes:
         expected_value: np.ndarray float64 (K,), the mean model output over
             the background.
+
+    On a model of token ids (N, T) the background is token-id rows (M, T):
+    the rules run on the part of the model after its Embedding layer, between
+    the embeddings of each example and of each background row, and the
+    attributions are summed over the embedding dimension (the explanation
+    has the annotation `token_space`; `inputs` stay the ids). An Embedding
+    with `mask_zero=True` is refused: its mask is not an input DeepLIFT's
+    rules take.
 
     `explain(x, targets=None)` returns an `Explanation` with `attributions`
     shaped like x, (N, ...), `expected_value` (N,) = E[f(background)] for
@@ -124,16 +138,21 @@ class DeepShap(BackgroundExplainer):
     computes_predictions = True
     # Under mixed precision the rules run in float32, where additivity holds.
     computes_in_float32 = True
-    state_attributes = BackgroundExplainer.state_attributes + ("_rules", "_activation_size")
+    state_attributes = BackgroundExplainer.state_attributes + ("_rules", "_activation_size", "_tokens", "_head_fn")
     config_attributes = ("check_additivity",)
 
-    def __init__(self, model, background, check_additivity=True, **kwargs):
+    def __init__(self, model, background, check_additivity=True, layer=None, token_reduce="sum", **kwargs):
         self.check_additivity = check_bool("check_additivity", check_additivity)
         # The model is checked first: a subclassed model or a layer without a
-        # rule raises before the background is read.
-        self._rules = plan_rules(check_model(model))
+        # rule raises before the background is read. Token ids: the rules are
+        # those of the model after its Embedding layer.
+        embedding = embedding_for(check_model(model), layer)
+        head = None if embedding is None else head_model(model, embedding, "DeepShap")
+        self._rules = plan_rules(model if head is None else head)
         self._activation_size = activation_size(self._rules)
         super().__init__(model, background, **kwargs)
+        self._setup_tokens(layer, token_reduce)
+        self._head_fn = None if head is None else ModelFunction(head, self.output, float32=self.computes_in_float32)
 
     def default_batch_size(self, x):
         # A step's memory is a few tensors of (pairs, largest layer output),
@@ -148,20 +167,35 @@ class DeepShap(BackgroundExplainer):
 
     def plan(self, x, targets, predictions):
         # Every example is paired with every background row.
+        if self._tokens is None:
+            return self.background_plan(
+                x, targets, predictions, self.background_size, per_pair_index={"background": self._background}
+            )
+        # The rules run between embeddings, taken at the model's current weights.
+        size = self.batch_size_for(x)
+        background = self._tokens.embed(self._background, size)
         return self.background_plan(
-            x, targets, predictions, self.background_size, per_pair_index={"background": self._background}
+            tf.constant(self._tokens.embed(x, size)),
+            targets,
+            predictions,
+            self.background_size,
+            per_pair_index={"background": background},
+            shared={"whole_background": background},
+            examples=x,
         )
 
     def batch_kernel(self, rows):
         # Written over a structure of inputs so that multi-input models only
         # need `x` and `background` to become lists.
         x, reference = rows["x"], rows["background"]
+        background = rows.get("whole_background", self._background)
+        model_fn = self._model_fn if self._head_fn is None else self._head_fn
         layout = Layout(rows["example_index"], rows["pair_index"], self.background_size)
         # 1. The capture pass: the distinct inputs and background rows.
-        captured = tf.nest.map_structure(layout.capture_batch, x, self._background)
+        captured = tf.nest.map_structure(layout.capture_batch, x, background)
         records = {}
         with capture_pass(self._rules, records):
-            y = self._model_fn(captured)
+            y = model_fn(captured)
         y_x = tf.gather(y[: layout.count], layout.owner[: layout.size])  # f(x) per pair
         target = rows["target"]
         chosen = tf.where(target < 0, tf.argmax(y_x, axis=1, output_type=tf.int32), target)
@@ -171,7 +205,7 @@ class DeepShap(BackgroundExplainer):
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(pairs)
             with pair_pass(self._rules, records, layout):
-                outputs = self._model_fn(pairs)
+                outputs = model_fn(pairs)
             one_hot = tf.one_hot(padded, tf.shape(outputs)[1], dtype=outputs.dtype)
             score = tf.reduce_sum(outputs * one_hot * layout.valid[:, None])
         multipliers = tape.gradient(score, pairs)
@@ -185,8 +219,9 @@ class DeepShap(BackgroundExplainer):
         # Predictions and targets are reported once per example (by its first
         # pair), so that their sums over the example's pairs are exact.
         first = tf.cast(rows["pair_index"] == 0, tf.int32)
+        attributions = tf.nest.map_structure(attribution, multipliers, x, reference)
         return {
-            "attributions": tf.nest.map_structure(attribution, multipliers, x, reference),
+            "attributions": attributions if self._tokens is None else self._tokens.reduce(attributions),
             "y": y_x * tf.cast(first, y_x.dtype)[:, None],
             "target": chosen * first,
         }
@@ -198,7 +233,8 @@ class DeepShap(BackgroundExplainer):
         expected, difference, gap = self.expected_and_gap(plan, attributions)
         if self.check_additivity:
             _check_additivity(gap, difference, plan.targets)
-        return self.explanation(plan, attributions, expected_value=expected, additivity_gap=gap)
+        explanation = self.explanation(plan, attributions, expected_value=expected, additivity_gap=gap)
+        return self._token_annotated(explanation)
 
 
 def _check_additivity(gap, difference, targets):
