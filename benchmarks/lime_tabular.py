@@ -15,9 +15,10 @@ the data, three ways:
   num_features=10 (the defaults: quartile bins, feature_selection "auto"),
   end to end: validation, sampling, model, surrogate fits and labels. Called
   once before timing (the first call traces).
-* sampling: our sampler alone (`NeighbourhoodSampler.draw`, compiled, the
-  same batches of consecutive (row, sample) pairs, inputs prepared before
-  timing), without the model or the surrogate. LimeTabular draws exactly
+* sampling: our sampler alone (`NeighbourhoodSampler.draw`: SplitMix64 draws
+  and per-bin inverse-CDF tables in one XLA-compiled function, the same
+  batches of (row, sample) pairs, inputs prepared before timing), without
+  the model or the surrogate. LimeTabular draws exactly
   these samples, so lower bound + sampling is the least an implementation
   producing its results can cost; the gap to ours is the kernel weights,
   the surrogate fits, the batching loop and the labels.
@@ -38,8 +39,9 @@ model whose forward pass dominates.
 Targets: ours >= 20x faster than lime end to end, judged against lime as its
 users run it (`model.predict`), with the ratio to lime with a compiled
 predict function also stated (and its ceiling, lime / lower bound: no
-implementation can beat the model's own forward passes); and ours within
-1.5x of the lower bound.
+implementation can beat the model's own forward passes); ours within 2.0x
+of the lower bound; and drawing the samples cheaper than the forward pass
+over them (sampling / lower bound < 1).
 
 The contenders alternate for `--repeats` rounds: each round runs the lower
 bound, sampling and ours on all rows (medians reported) and lime, with each predict
@@ -340,13 +342,17 @@ def target_lines(results, rows, samples):
         f"(sampling alone {1000 * m['sampling'] / rows:.1f} ms)"
         for name, (m, _, _) in results.items()
     )
+    draw = {name: m["sampling"] / m["lower bound"] for name, (m, _, _) in results.items()}
     own = [
-        "Target within 1.5x of the lower bound: "
+        "Target within 2.0x of the lower bound: "
         + ", ".join(
-            f"{name} {value:.2f}x {'MET' if value <= 1.5 else 'NOT MET'} "
+            f"{name} {value:.2f}x {'MET' if value <= 2.0 else 'NOT MET'} "
             f"(drawing the samples alone brings the bound to {floor[name]:.2f}x)"
             for name, value in bound.items()
         )
+        + ".",
+        "Target sampling cheaper than the forward pass (sampling / lower bound < 1): "
+        + ", ".join(f"{name} {value:.2f}x {'MET' if value < 1 else 'NOT MET'}" for name, value in draw.items())
         + ".",
         f"Ours minus the lower bound, per row (sampling, kernel weights, surrogate sums and fits, "
         f"the batching loop, labels): {rest}.",

@@ -235,3 +235,23 @@ def test_bad_inputs_and_options_are_refused(string_model, id_model):
         kx.LimeText(string_model, mask_token=0)
     with pytest.raises(ValueError, match=r"^x: expected integer token ids of shape \(N, T\)"):
         kx.LimeText(id_model, num_samples=20, verbose=0).explain(["some text"])
+
+
+def test_auto_samples_equal_the_fixed_run_of_the_same_count(planted_model):
+    """num_samples="auto": each text's result is the fixed run with e.samples_used[i] samples."""
+    texts, labels = planted_texts(12, seed=2)
+    positive = texts[labels == 1][:4]
+    e = kx.LimeText(planted_model, num_samples="auto", max_samples=2048, random_state=0, verbose=0).explain(
+        positive, targets=1
+    )
+    assert set(e.samples_used) <= {128, 256, 512, 1024, 2048}
+    for i, text in enumerate(positive):
+        count = e.num_tokens[i]
+        fixed = kx.LimeText(planted_model, num_samples=int(e.samples_used[i]), random_state=0, verbose=0)
+        # Draws are addressed by (text, sample): the same text at the same place, the same masks.
+        found = fixed.explain(positive, targets=1)
+        np.testing.assert_array_equal(found.attributions[i, :count], e.attributions[i, :count])
+        assert e.tokens[i][int(np.argmax(e.attributions[i, :count]))] == KEYWORD
+        stopped = e.samples_used[i] < 2048
+        largest = np.abs(e.attributions[i, :count]).max()
+        assert not stopped or e.standard_errors[i, 0, :count].max() <= 0.05 * largest

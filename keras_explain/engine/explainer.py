@@ -251,7 +251,15 @@ class Explainer:
             resolved = resolve_targets(targets, count, predictions=predictions)
         plan = self.plan(x_tensor, resolved, predictions, **options, **found)
         plan.inputs = x_np
-        return self.finish(plan, self.run_plan(plan, verbose))
+        return self.finish(plan, self.run_plan(self.first_run(plan), verbose))
+
+    def first_run(self, plan):
+        """The plan that `explain` runs before `finish(plan, sums)`: `plan` itself unless overridden.
+
+        A method that refines adaptively returns its first level here, and
+        runs further levels from `finish` with `run_plan`.
+        """
+        return plan
 
     def run_plan(self, plan, verbose=0):
         """Run every pair of `plan` through the kernel; the accumulator's result."""

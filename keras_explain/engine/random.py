@@ -3,12 +3,17 @@
 A batch of the engine is a run of consecutive pairs, so one Philox call per
 batch, its counter set by the batch's first pair, gives every pair the same
 draws whatever the batch it falls in: no per-pair loop, and results that do
-not depend on `batch_size`.
+not depend on `batch_size`. `pair_bits` addresses each pair by (example,
+sample) instead, for samplers whose sample k must not depend on the number
+of samples per example either (`num_samples="auto"` runs prefixes of a plan).
 """
 
+import numpy as np
 import tensorflow as tf
 
 _PHILOX = 1  # tf.random.Algorithm.PHILOX
+_GAMMA = 0x9E3779B97F4A7C15
+_MIX = (0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
 
 
 def philox_bits(seed, first_pair, num_pairs, size):
@@ -22,7 +27,7 @@ def philox_bits(seed, first_pair, num_pairs, size):
     batches (results are invariant to `batch_size`).
 
     LIME's tabular sampler reads two 24-bit integers from each draw (bits
-    40-63 and 16-39); `pair_uniforms` reads one.
+    40-63 and 16-39); `pair_uniforms` reads the top 23.
 
     Args:
         seed: int64 scalar tensor (the Philox key).
@@ -47,10 +52,63 @@ def philox_bits(seed, first_pair, num_pairs, size):
 def pair_uniforms(seed, first_pair, num_pairs, size):
     """Uniforms in (0, 1), float32 (num_pairs, size), for consecutive pairs from `first_pair`.
 
-    Each value is (k + 0.5) / 2**24 for the top 24 bits k of the pair's
-    `philox_bits`: never 0 or 1, so `tf.math.ndtri` of it is finite (normal
-    draws then reach about 5.3 standard deviations).
+    Each value is (k + 0.5) / 2**23 for the top 23 bits k of the pair's
+    `philox_bits`, exact in float32 and never 0 or 1 (with 24 bits the
+    largest would round to 1), so `tf.math.ndtri` of it is finite (normal
+    draws then reach about 5.2 standard deviations).
     """
     bits = philox_bits(seed, first_pair, num_pairs, size)
-    top = tf.cast(tf.bitwise.right_shift(bits, tf.constant(40, tf.uint64)), tf.float32)
-    return (top + 0.5) * (2.0**-24)
+    top = tf.cast(tf.bitwise.right_shift(bits, tf.constant(41, tf.uint64)), tf.float32)
+    return (top + 0.5) * (2.0**-23)
+
+
+def pair_bits(seed, example, sample, size):
+    """64 random bits (B, size) per (example, sample) pair and feature, in the compiled step.
+
+    SplitMix64 (Steele, Lea & Flood, "Fast splittable pseudorandom number
+    generators", OOPSLA 2014): the output function of key + counter * gamma,
+    with key the mixed seed and counter ((example * 2**32 + sample) * size +
+    feature). A pure function of (seed, example, sample, feature): the pairs
+    come in any order and any number. Counters stay distinct while the
+    examples times `size` stay below 2**32 and the samples per example below
+    2**32.
+
+    Args:
+        seed: int64 scalar tensor.
+        example, sample: int (B,) tensors, each pair's example and sample index.
+        size: F, draws per pair (a Python int).
+
+    Returns:
+        uint64 tensor (B, size).
+    """
+    key = _mix(tf.bitcast(tf.cast(seed, tf.int64), tf.uint64))
+    shifted = tf.bitwise.left_shift(tf.cast(example, tf.uint64), tf.constant(32, tf.uint64))
+    counter = (shifted + tf.cast(sample, tf.uint64)) * tf.constant(size, tf.uint64)
+    counter = counter[:, None] + tf.cast(tf.range(size), tf.uint64)[None, :]
+    return _mix(key + counter * tf.constant(_GAMMA, tf.uint64))
+
+
+def _mix(values):
+    """SplitMix64's output function of uint64 tensors."""
+    for shift, multiplier in zip((30, 27), _MIX):
+        values = tf.bitwise.bitwise_xor(values, tf.bitwise.right_shift(values, tf.constant(shift, tf.uint64)))
+        values = values * tf.constant(multiplier, tf.uint64)
+    return tf.bitwise.bitwise_xor(values, tf.bitwise.right_shift(values, tf.constant(31, tf.uint64)))
+
+
+def splitmix64(values):
+    """SplitMix64's output function of uint64 values in numpy (a reference for `pair_bits`)."""
+    values = np.asarray(values, np.uint64)
+    with np.errstate(over="ignore"):
+        for shift, multiplier in zip((30, 27), _MIX):
+            values = (values ^ (values >> np.uint64(shift))) * np.uint64(multiplier)
+    return values ^ (values >> np.uint64(31))
+
+
+def pair_bits_numpy(seed, example, sample, size):
+    """`pair_bits` computed in numpy (B, size): the reference the tests compare with."""
+    key = splitmix64(np.uint64(np.int64(seed).view(np.uint64)))
+    counter = ((np.asarray(example, np.uint64) << np.uint64(32)) + np.asarray(sample, np.uint64)) * np.uint64(size)
+    counter = counter[:, None] + np.arange(size, dtype=np.uint64)[None, :]
+    with np.errstate(over="ignore"):
+        return splitmix64(key + counter * np.uint64(_GAMMA))

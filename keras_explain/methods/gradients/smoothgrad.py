@@ -1,11 +1,11 @@
 """SmoothGrad, SquareGrad and VarGrad over any smoothable gradient explainer."""
 
-import dataclasses
 import warnings
 
 import numpy as np
 import tensorflow as tf
 
+from keras_explain.engine.draws import FIRST_SAMPLES, DrawStatistics, check_draws, more_draws, relative_errors
 from keras_explain.engine.embedding import EMBEDDING_NOISE
 from keras_explain.engine.errors import check_choice, check_float, check_int, fail
 from keras_explain.engine.explainer import Explainer, Plan
@@ -13,8 +13,6 @@ from keras_explain.engine.registry import explainer_class, register
 from keras_explain.methods.gradients.integrated_gradients import CompletenessWarning
 
 _SMOOTH_MODES = ("mean", "square", "variance")
-#: Copies per example of the first level of samples="auto".
-FIRST_SAMPLES = 16
 
 
 @register("smoothgrad", aliases=("smooth_grad",), wraps="saliency")
@@ -108,17 +106,11 @@ class SmoothGrad(Explainer):
         self.explainer = explainer
         # The wrapped explainer's explain() options pass through.
         self.explain_options = dict(explainer.explain_options)
-        if not (isinstance(samples, str) and samples == "auto"):
-            samples = check_int("samples", samples, minimum=1)
-        self.samples = samples
+        self.samples, self.tolerance, self.max_samples = check_draws(samples, tolerance, max_samples)
         self.noise = check_float("noise", noise, minimum=0.0)
         self.mode = check_choice("mode", mode, _SMOOTH_MODES)
         if samples == "auto" and self.mode != "mean":
             fail("samples", "an integer for mode 'square' or 'variance' ('auto' stops on the mean)", samples)
-        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 < tolerance < 1:
-            fail("tolerance", "a number between 0 and 1 (relative standard error)", tolerance)
-        self.tolerance = float(tolerance)
-        self.max_samples = check_int("max_samples", max_samples, minimum=FIRST_SAMPLES)
         self.random_state = check_int("random_state", random_state, minimum=0, allow_none=True)
         if batch_size is None:
             batch_size = explainer.batch_size
@@ -226,12 +218,12 @@ class SmoothGrad(Explainer):
         return {"attributions": self.explainer.batch_kernel(inner_rows)["attributions"]}
 
     def accumulator(self, plan):
-        return _NoiseStatistics(plan.num_examples, plan.extras["draws"])
+        return DrawStatistics(plan.num_examples, plan.extras["draws"])
 
     def finish(self, plan, sums):
         used = np.full(plan.num_examples, self.draws, np.int64)
         if self.samples == "auto":
-            sums, used = self._more_draws(plan, sums, used)
+            sums, used = more_draws(plan, sums, self.draws, self.tolerance, self.max_samples, self._run_draws)
         mean = sums["sum"] / used.reshape((-1,) + (1,) * (sums["sum"].ndim - 1))
         if self.mode == "mean":
             # The wrapped explainer finishes the mean, keeping what it reports
@@ -262,69 +254,12 @@ class SmoothGrad(Explainer):
         """The wrapped explainer's `TokenSpace` (token ids), or None."""
         return getattr(self.explainer, "token_space", None)
 
-    def _more_draws(self, plan, sums, used):
-        """samples="auto": double the draws of the examples whose mean is not yet precise."""
-        total, squares = sums["sum"], sums["sum_squares"]
-        while True:
-            todo = np.flatnonzero(~(relative_errors(total, squares, used) <= self.tolerance))
-            count = int(used[todo].min()) if len(todo) else 0
-            if not len(todo) or count + used[todo].max() > self.max_samples:
-                return {"sum": total, "sum_squares": squares}, used
-            rows = tf.constant(todo, tf.int32)
-            subset = dataclasses.replace(
-                plan,
-                x=tf.gather(plan.x, rows),
-                targets=plan.targets[todo],
-                predictions=None if plan.predictions is None else plan.predictions[todo],
-                per_example={k: tf.nest.map_structure(lambda v: tf.gather(v, rows), v)
-                             for k, v in plan.per_example.items()},
-            )
-            # Every example still running has the same number of draws: the level's.
-            added = self.run_plan(self._draws_plan(subset, count, count), self.verbose)
-            total[todo] += added["sum"]
-            squares[todo] += added["sum_squares"]
-            used[todo] += count
-
-
-def relative_errors(total, squares, counts):
-    """(N,): the L2 norm of each example's standard error of the mean over the mean's norm.
-
-    Args:
-        total, squares: (N, ...) float64 sums of the draws and of their squares.
-        counts: (N,) draws per example (at least 2).
-    """
-    n = counts.reshape((-1,) + (1,) * (total.ndim - 1)).astype(np.float64)
-    mean = total / n
-    variance = np.maximum(squares / n - mean * mean, 0.0) * n / (n - 1.0)
-    error = np.sqrt((variance / n).reshape(len(total), -1).sum(axis=1))
-    size = np.sqrt((mean * mean).reshape(len(total), -1).sum(axis=1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(error == 0, 0.0, error / size)
+    def _run_draws(self, plan, first, count):
+        """The `DrawStatistics` sums of draws first ... first + count - 1 of every example of `plan`."""
+        return self.run_plan(self._draws_plan(plan, first, count), self.verbose)
 
 
 def _repeat(value, times):
     """`value` (P, ...) tiled `times` along its first axis."""
     value = tf.convert_to_tensor(value)
     return tf.tile(value, tf.concat([[times], tf.ones([tf.rank(value) - 1], tf.int32)], 0))
-
-
-class _NoiseStatistics:
-    """Sums and sums of squares of every example's noise draws, in float64."""
-
-    def __init__(self, num_examples, samples):
-        self.num_examples, self.samples = num_examples, samples
-        self.total = self.squares = None
-
-    def add(self, first_group, values):
-        value = values["attributions"].astype(np.float64)
-        if self.total is None:
-            shape = (self.num_examples,) + value.shape[1:]
-            self.total, self.squares = np.zeros(shape), np.zeros(shape)
-        owners = (first_group + np.arange(len(value))) // self.samples
-        for owner in np.unique(owners):
-            draws = value[owners == owner]
-            self.total[owner] += draws.sum(axis=0)
-            self.squares[owner] += (draws * draws).sum(axis=0)
-
-    def result(self):
-        return {"sum": self.total, "sum_squares": self.squares}

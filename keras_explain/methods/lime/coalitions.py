@@ -6,8 +6,12 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from keras_explain.methods.lime.selection import constrained_least_squares, constrained_standard_errors
+
 #: Coalition bits per packed int32 word.
 WORD_BITS = 32
+#: Draws per round of the coalition stream (fixed, so the stream does not depend on the budget).
+STREAM_CHUNK = 2048
 
 
 def coalition_budget(num_features, num_samples):
@@ -30,6 +34,13 @@ def coalition_plan(num_features, budget, rng):
     complement. A draw seen before adds to its weight instead of the budget,
     and the drawn weights share the mass left over in proportion to their
     counts. With budget 2^M - 2 every coalition is enumerated.
+
+    The draws are read from one stream of `rng` that does not depend on the
+    budget: sizes by the mass of every size, the draws of enumerated sizes
+    passed over (which leaves the remaining sizes in proportion to their
+    mass). So a larger budget enumerates the same sizes or more and reads
+    the same stream further: with the same seed, its drawn coalitions of the
+    sizes both leave random start with the smaller budget's.
 
     Args:
         num_features: M.
@@ -64,18 +75,19 @@ def coalition_plan(num_features, budget, rng):
         masks.append(chosen)
         weights.append(np.full(len(chosen), mass[k] / counts[k]))
     if full < len(sizes) and left > 0:
-        drawn, counted = _drawn_coalitions(num_features, sizes[full:], mass[full:], paired[full:], left, rng)
+        drawn, counted = _drawn_coalitions(num_features, sizes, mass, paired, full, left, rng)
         masks.append(drawn)
         weights.append(counted * (mass[full:].sum() / counted.sum()))
     return np.concatenate(masks), np.concatenate(weights)
 
 
-def _drawn_coalitions(num_features, sizes, mass, paired, budget, rng):
-    """The random part of `coalition_plan`: up to `budget` distinct coalitions and their counts.
+def _drawn_coalitions(num_features, sizes, mass, paired, full, budget, rng):
+    """The random part of `coalition_plan`: up to `budget` distinct coalitions of sizes[full:] and their counts.
 
-    Draws arrive as one stream, in rounds, until the distinct ones fill the
-    budget or 4 x budget draws were made; the stream is then read in order,
-    as shap reads it one draw at a time.
+    The stream comes in rounds of `STREAM_CHUNK` draws over every size; the
+    draws of the first `full` (enumerated) sizes are passed over, until the
+    distinct ones fill the budget or 4 x budget draws were kept; the stream
+    is then read in order, as shap reads it one draw at a time.
     """
     # A paired size's draw brings its complement: half the mass per draw.
     chances = mass / np.where(paired, 2.0, 1.0)
@@ -83,14 +95,14 @@ def _drawn_coalitions(num_features, sizes, mass, paired, budget, rng):
     stream, stream_sizes = [], []
     drawn = 0
     while drawn < 4 * budget:
-        count = min(4 * budget - drawn, max(budget, 64))
-        picked = sizes[rng.choice(len(sizes), count, p=chances)]
-        order = np.argsort(rng.random((count, num_features)), axis=1)
-        subsets = np.zeros((count, num_features), bool)
+        picked = sizes[rng.choice(len(sizes), STREAM_CHUNK, p=chances)]
+        order = np.argsort(rng.random((STREAM_CHUNK, num_features)), axis=1)
+        kept = picked > sizes[full - 1] if full else np.ones(STREAM_CHUNK, bool)
+        subsets = np.zeros((STREAM_CHUNK, num_features), bool)
         np.put_along_axis(subsets, order, np.arange(num_features) < picked[:, None], axis=1)
-        stream.append(subsets)
-        stream_sizes.append(picked)
-        drawn += count
+        stream.append(subsets[kept][: 4 * budget - drawn])
+        stream_sizes.append(picked[kept][: 4 * budget - drawn])
+        drawn += len(stream[-1])
         _, first = np.unique(pack_coalitions(np.concatenate(stream)), axis=0, return_index=True)
         if _cost(np.concatenate(stream_sizes)[first], num_features).sum() >= budget:
             break
@@ -134,3 +146,33 @@ def coalition_members(words, num_features):
     features = np.arange(num_features)
     chosen = tf.gather(words, features // WORD_BITS, axis=1)
     return tf.bitwise.bitwise_and(tf.bitwise.right_shift(chosen, features % WORD_BITS), 1) > 0
+
+
+class CoalitionValues:
+    """Each (example, coalition) value v(z), kept: the levels of "auto" refit them with new weights."""
+
+    def __init__(self, num_examples, num_coalitions):
+        self.values = np.zeros((num_examples, num_coalitions))
+
+    def add(self, first_group, values):
+        groups = first_group + np.arange(len(values["y"]))
+        self.values.reshape(-1)[groups] = values["y"][:, 0]
+
+    def result(self):
+        return self
+
+
+def fit_coalitions(masks, weights, shifted, change, free):
+    """KernelSHAP's regression on coalition values: (values (n, M), standard errors (n, M)).
+
+    Args:
+        masks: (S, M) bool coalitions; weights: (S,) their kernel weights.
+        shifted: (n, S) each example's coalition values minus E[f(background)].
+        change: (n,) f(x) - E[f(background)], what the values sum to.
+        free: (n, M) bool, the features that are fitted.
+    """
+    z = masks.astype(np.float64)
+    gram = np.broadcast_to(z.T @ (weights[:, None] * z), (len(shifted), z.shape[1], z.shape[1]))
+    fitted = constrained_least_squares(gram, (shifted * weights) @ z, change, free)
+    residual = np.sum(weights * (shifted - fitted @ z.T) ** 2, axis=1)
+    return fitted, constrained_standard_errors(gram, free, residual, len(masks))

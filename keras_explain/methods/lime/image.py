@@ -138,9 +138,19 @@ class LimeImage(LimeBase):
     regression of the outputs on the masks, weighted by an exponential kernel
     of the cosine distance to the all-on mask, gives each superpixel a weight.
 
+    With `num_samples="auto"` each image gets masks in levels of 128, 256,
+    512, ... up to `max_samples` and stops when its 5 strongest superpixels
+    and their signs hold from one level to the next and every weight's
+    standard error is at most `tolerance` times the largest |weight|
+    (`keras_explain.methods.lime.base`). Mask k of an image is the same in
+    an auto and a fixed run (each image draws its masks from its own
+    stream), so an auto result equals the fixed run with `e.samples_used[i]`
+    masks; `e.standard_errors` (N, L, F_max) holds the weights' standard
+    errors.
+
     Args:
         model: a Keras 3 image model taking (N, H, W, C).
-        num_samples: masks per image. Defaults to 1000.
+        num_samples: masks per image, or "auto" (see above). Defaults to 1000.
         segmentation: None (by image size: LIME's quickshift, with
             kernel_size=4, max_dist=200, ratio=0.2, for images at least 64
             pixels on their smaller side, such as 224x224; below that, where
@@ -162,7 +172,13 @@ class LimeImage(LimeBase):
             the same seed gives identical results. Defaults to None.
         mask_sampler: callable `(num_samples, num_segments, rng) -> (S, F)`
             array of 0/1 masks replacing the default sampler (for example to
-            reproduce another library's masks). Defaults to None.
+            reproduce another library's masks); called once per image with
+            that image's generator, and with `max_samples` for "auto".
+            Defaults to None.
+        tolerance: with num_samples="auto", the largest standard error of a
+            weight relative to the largest |weight|. Defaults to 0.05.
+        max_samples: with num_samples="auto", the most masks per image.
+            Defaults to 8192.
         **kwargs: `output`, `batch_size` (composites per model call; bounds
             memory whatever `num_samples` is), `run_eagerly`, `verbose`.
 
@@ -190,13 +206,18 @@ class LimeImage(LimeBase):
     lime = kx.LimeImage(model, num_samples=1000, random_state=0)
     e = lime.explain(images)
     image, mask = kx.viz.lime_image_and_mask(e, 0, num_features=5)
+    e = kx.LimeImage(model, num_samples="auto", random_state=0).explain(images)
+    e.samples_used, e.standard_errors[:, 0]   # masks per image, the weights' errors
     ```
 
-    Reference: Ribeiro, Singh & Guestrin, "Why Should I Trust You?:
-    Explaining the Predictions of Any Classifier", KDD 2016.
+    References: Ribeiro, Singh & Guestrin, "Why Should I Trust You?:
+    Explaining the Predictions of Any Classifier", KDD 2016; for "auto",
+    Zhou, Hooker & Wang, "S-LIME: Stabilized-LIME for Model Explanation",
+    KDD 2021 (see `keras_explain.methods.lime.base` for how the rule differs).
     """
 
     method = "lime_image"
+    pair_addressed_draws = True
     config_attributes = ("segmentation", "segmentation_options", "hide_color")
     explain_options = {
         "top_labels": "also explain the k best-scoring labels of each image",
@@ -215,6 +236,8 @@ class LimeImage(LimeBase):
         feature_selection="auto",
         random_state=None,
         mask_sampler=None,
+        tolerance=0.05,
+        max_samples=8192,
         **kwargs,
     ):
         if segmentation is not None and not isinstance(segmentation, str) and not callable(segmentation):
@@ -239,7 +262,9 @@ class LimeImage(LimeBase):
         if mask_sampler is not None and not callable(mask_sampler):
             fail("mask_sampler", "a callable (num_samples, num_segments, rng) -> masks", mask_sampler)
         self.mask_sampler = mask_sampler
-        super().__init__(model, num_samples, kernel_width, feature_selection, random_state, **kwargs)
+        super().__init__(
+            model, num_samples, kernel_width, feature_selection, random_state, tolerance, max_samples, **kwargs
+        )
 
     def get_config(self):
         config = super().get_config()
@@ -284,13 +309,14 @@ class LimeImage(LimeBase):
         return [_relabel(labels, i, shape) for i, labels in enumerate(raw)]
 
     def _masks(self, count, width, rng):
-        sampled = np.asarray((self.mask_sampler or random_masks)(self.num_samples, count, rng))
-        if sampled.shape != (self.num_samples, count):
+        samples = self.pairs_per_example
+        sampled = np.asarray((self.mask_sampler or random_masks)(samples, count, rng))
+        if sampled.shape != (samples, count):
             raise ValueError(
-                f"mask_sampler: expected masks of shape ({self.num_samples}, {count}), "
+                f"mask_sampler: expected masks of shape ({samples}, {count}), "
                 f"received {describe(sampled)}."
             )
-        padded = np.zeros((self.num_samples, width), np.float32)
+        padded = np.zeros((samples, width), np.uint8)
         # A superpixel is shown where its mask is positive.
         padded[:, :count] = sampled > 0
         return padded
@@ -307,12 +333,14 @@ class LimeImage(LimeBase):
         counts = np.array([c for _, c in segmented])
         width = int(counts.max())
         fills, masks = [], []
-        for image, (labels_map, count) in zip(images, segmented):
+        # Each image draws from its own stream: mask k is the same for any num_samples.
+        streams = [np.random.default_rng(seed) for seed in rng.integers(0, 2**63 - 1, size=len(images))]
+        for image, (labels_map, count), stream in zip(images, segmented, streams):
             if self.hide_color is None:
                 fills.append(mean_colours(image, labels_map, count))
             else:
                 fills.append(np.full(image.shape, self.hide_color))
-            masks.append(self._masks(count, width, rng))
+            masks.append(self._masks(count, width, stream))
         segments = np.stack([s for s, _ in segmented])
         # The all-on mask is each image's own representation.
         own = (np.arange(width)[None, :] < counts[:, None]).astype(np.float64)
@@ -327,7 +355,7 @@ class LimeImage(LimeBase):
                 "x_reference": own,
                 "y_reference": np.take_along_axis(predictions, labels, axis=1).astype(np.float64),
             },
-            pairs=self.num_samples,
+            pairs=self.pairs_per_example,
             group_size=1,
             per_pair={"keep": np.concatenate(masks)},
             extras={"segments": segments, "feature_counts": counts, "labels": labels,

@@ -2,6 +2,7 @@
 
 __all__ = ["KernelShap", "coalition_budget", "coalition_plan", "read_groups"]
 
+import dataclasses
 import numbers
 
 import numpy as np
@@ -12,11 +13,20 @@ from keras_explain.engine.checks import explained_scores
 from keras_explain.engine.errors import check_int, fail
 from keras_explain.engine.explainer import row_size
 from keras_explain.engine.registry import register
-from keras_explain.methods.lime.base import LimeBase, SurrogateSums
+from keras_explain.methods.lime.base import (
+    LimeBase,
+    SurrogateSums,
+    check_sampling,
+    precise,
+    sample_levels,
+    top_signature,
+)
 from keras_explain.methods.lime.coalitions import (
+    CoalitionValues,
     coalition_budget,
     coalition_members,
     coalition_plan,
+    fit_coalitions,
     pack_coalitions,
 )
 from keras_explain.methods.shap.background import BackgroundExplainer
@@ -68,6 +78,7 @@ class _CoalitionSums(SurrogateSums):
         self.sums.add_pairs(first_group, self.num_samples, root, a, b)
 
     def result(self):
+        self.sums.flush()
         return self.sums
 
 
@@ -95,6 +106,23 @@ class KernelShap(LimeBase, BackgroundExplainer):
     them: sizes enumerated whole from the outside in while the budget allows,
     the rest drawn by the kernel's mass, each draw with its complement.
 
+    With num_samples="auto" and M >= 12 the budget grows in levels (128, 256,
+    512, ... up to `max_samples`) and an example stops when its 5 largest
+    |values| and their signs are those of the previous level and every
+    value's standard error (the constrained weighted least squares
+    covariance with the weighted residual variance) is at most `tolerance`
+    times the largest |value|; the error is then of the order of a few
+    standard errors, a few times `tolerance` of the largest value, and
+    additivity still holds exactly. A coalition plan is not a prefix of the
+    next level's: a larger budget enumerates more sizes whole, and shap's
+    weights of the drawn coalitions are their counts among all draws. So
+    each level is the fixed plan of its budget (`coalition_plan`, whose
+    draws come from one stream that does not depend on the budget), fitted
+    anew, and only its coalitions not evaluated at an earlier level are sent
+    through the model; the result of an example equals the fixed run with
+    `e.samples_used[i]` coalitions. `e.standard_errors` (N, M) holds the
+    standard errors.
+
     Each (example, coalition) is one pair of the engine: the compiled step
     builds the coalition's composite inputs over every background row from
     the packed bits, calls the model on them and averages the outputs over
@@ -118,8 +146,8 @@ class KernelShap(LimeBase, BackgroundExplainer):
             tf.Tensor or tf.data); 50 to 100 rows are typical (each costs a
             model call per coalition).
         num_samples: coalitions per example, an integer >= 2, or "auto"
-            (2 M + 2048, shap's default). Capped at 2^M - 2, where every
-            coalition is enumerated. Defaults to "auto".
+            (every coalition for M <= 11, else levels: see above). Capped at
+            2^M - 2, where every coalition is enumerated. Defaults to "auto".
         feature_groups: None (every element of an example is a feature), or
             integer labels shaped like one example or its leading axes, such
             as an (H, W) segmentation of (H, W, C) images: the elements with
@@ -127,6 +155,10 @@ class KernelShap(LimeBase, BackgroundExplainer):
             the attributions. Defaults to None.
         random_state: int seed for the drawn coalitions; the same seed gives
             identical results. Defaults to None (fresh draws per call).
+        tolerance: with num_samples="auto", the largest standard error of a
+            value relative to the largest |value|. Defaults to 0.05.
+        max_samples: with num_samples="auto", the most coalitions per
+            example. Defaults to 8192.
         **kwargs: `output`, `batch_size` (pairs of a coalition and a
             background row per model call, rounded down to whole coalitions
             and at least one; bounds memory, never changes results; None:
@@ -171,9 +203,14 @@ class KernelShap(LimeBase, BackgroundExplainer):
     # LIME's exponential kernel and feature selection have no counterpart here.
     kernel_width = None
     feature_selection = "none"
+    auto_by_levels = False
 
-    def __init__(self, model, background, num_samples="auto", feature_groups=None, random_state=None, **kwargs):
+    def __init__(
+        self, model, background, num_samples="auto", feature_groups=None, random_state=None, tolerance=0.05,
+        max_samples=8192, **kwargs
+    ):
         self.num_samples = _check_num_samples(num_samples)
+        _, self.tolerance, self.max_samples = check_sampling(2, tolerance, max_samples)
         self.random_state = check_int("random_state", random_state, minimum=0, allow_none=True)
         # The LIME constructor is skipped: its kernel width and selection do not apply.
         BackgroundExplainer.__init__(self, model, background, **kwargs)
@@ -182,7 +219,15 @@ class KernelShap(LimeBase, BackgroundExplainer):
     def get_config(self):
         config = super().get_config()
         del config["kernel_width"], config["feature_selection"]
+        if self.num_samples != "auto":
+            del config["tolerance"], config["max_samples"]
         return config
+
+    @property
+    def adaptive(self):
+        """True when num_samples="auto" leaves coalitions to draw (M >= 12)."""
+        size = self.num_features
+        return self.num_samples == "auto" and coalition_budget(size, "auto") < 2**size - 2
 
     @property
     def num_features(self):
@@ -191,6 +236,8 @@ class KernelShap(LimeBase, BackgroundExplainer):
 
     @property
     def pairs_per_example(self):
+        if self.adaptive:
+            return coalition_budget(self.num_features, sample_levels(self.max_samples)[0])
         return coalition_budget(self.num_features, self.num_samples)
 
     @property
@@ -211,8 +258,12 @@ class KernelShap(LimeBase, BackgroundExplainer):
 
     def plan(self, x, targets, predictions):
         size = self.num_features
-        rng = np.random.default_rng(self.random_state)
-        masks, weights = coalition_plan(size, coalition_budget(size, self.num_samples), rng)
+        seed = self.random_state
+        if seed is None:
+            seed = int(np.random.default_rng().integers(0, 2**63 - 1))
+        # With levels ("auto", M >= 12) the engine runs no coalition: `finish` runs the levels.
+        budget = 0 if self.adaptive else self.pairs_per_example
+        masks, weights = coalition_plan(size, budget, np.random.default_rng(seed))
         # One pair per (example, coalition); the step expands it over the background.
         plan = self.background_plan(
             x,
@@ -231,6 +282,7 @@ class KernelShap(LimeBase, BackgroundExplainer):
             coalitions=len(masks),
             change=explained_scores(predictions, targets) - expected,
             free=self._varying(x.numpy()),
+            seed=seed,
         )
         return plan
 
@@ -267,12 +319,71 @@ class KernelShap(LimeBase, BackgroundExplainer):
 
     def accumulator(self, plan):
         extras = plan.extras
+        if "level" in extras:
+            return extras["level"]
         return _CoalitionSums(extras["masks"], extras["weights"], extras["y_reference"])
 
+    def _run_levels(self, plan, verbose):
+        """num_samples="auto": each level's coalition plan fitted anew, new coalitions evaluated only."""
+        size, count = self.num_features, plan.num_examples
+        values = np.zeros((count, 0))
+        columns = {}
+        todo, previous = np.arange(count), None
+        result = {"values": np.zeros((count, size)), "errors": np.zeros((count, size)),
+                  "used": np.zeros(count, np.int64)}
+        for level in sample_levels(self.max_samples):
+            budget = coalition_budget(size, level)
+            masks, weights = coalition_plan(size, budget, np.random.default_rng(plan.extras["seed"]))
+            keys = [row.tobytes() for row in pack_coalitions(masks)]
+            new = [k for k, key in enumerate(keys) if key not in columns]
+            if new:
+                values = np.concatenate([values, np.full((count, len(new)), np.nan)], axis=1)
+                values[todo, -len(new):] = self._coalition_values(plan, todo, masks[new], verbose)
+                columns.update({keys[k]: values.shape[1] - len(new) + i for i, k in enumerate(new)})
+            shifted = values[todo][:, [columns[k] for k in keys]] - plan.extras["y_reference"][todo]
+            fitted, errors = fit_coalitions(masks, weights, shifted, plan.extras["change"][todo],
+                                            plan.extras["free"][todo])
+            done = precise(errors[:, None], fitted[:, None], self.tolerance)
+            signature = top_signature(fitted[:, None])
+            done &= np.zeros(len(todo), bool) if previous is None else np.all(signature == previous, axis=(1, 2))
+            last = budget >= 2**size - 2 or level == self.max_samples
+            done |= last
+            for key, value in (("values", fitted), ("errors", errors), ("used", len(masks))):
+                result[key][todo] = value
+            todo, previous = todo[~done], signature[~done]
+            if not len(todo) or last:
+                break
+        return result
+
+    def _coalition_values(self, plan, examples, masks, verbose):
+        """v(z) (n, S) of the coalitions `masks` for `examples`, through the engine."""
+        rows = tf.constant(examples, tf.int32)
+        level = dataclasses.replace(
+            plan,
+            x=tf.gather(plan.x, rows),
+            targets=plan.targets[examples],
+            predictions=plan.predictions[examples],
+            per_example={"labels": plan.per_example["labels"][examples]},
+            pairs=len(masks),
+            group_size=1,
+            per_pair_index={"coalition": pack_coalitions(masks)},
+            extras={**plan.extras, "level": CoalitionValues(len(examples), len(masks))},
+        )
+        return self.run_plan(level, verbose).values
+
     def finish(self, plan, sums):
+        if self.adaptive:
+            sums = self._run_levels(plan, self.verbose)
+            explanation = self._explanation(plan, sums["values"])
+            every = sums["used"] >= 2**self.num_features - 2
+            errors = np.where(every[:, None], 0.0, sums["errors"])
+            return explanation.annotate(samples_used=sums["used"], standard_errors=errors)
         values = surrogate.constrained_least_squares(
             sums.sum_dd, sums.sum_de[:, 0], plan.extras["change"], plan.extras["free"]
         )
+        return self._explanation(plan, values)
+
+    def _explanation(self, plan, values):
         values = values.astype(np.float32)
         expected, _, gap = self.expected_and_gap(plan, values)
         attributions = values[:, self._groups]

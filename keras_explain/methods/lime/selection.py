@@ -33,6 +33,33 @@ def sum_squared_errors(stats, coef):
     return stats.yy - 2.0 * np.sum(coef * stats.cross, axis=-1) + fitted
 
 
+def standard_errors(stats, coef, used, alpha):
+    """Standard errors (N, L, F) of the ridge weights, from the sufficient statistics.
+
+    The weighted least squares covariance with the ridge term,
+    sigma^2 (X^T W X + alpha I)^-1 on the features `used`, with sigma^2 the
+    weighted residual variance sum w (y - y_hat)^2 / (n - p - 1) (n samples,
+    p used features, one intercept), as statsmodels' WLS reads the weights;
+    0 for the features not used.
+
+    Args:
+        stats: `Statistics` with `count` (the samples per example).
+        coef: (N, L, F) the fitted weights.
+        used: (N, L, F) bool, the features fitted.
+        alpha: the ridge penalty the weights were fitted with.
+
+    Returns:
+        np.ndarray float64 (N, L, F).
+    """
+    mask = np.asarray(used, dtype=np.float64)
+    gram = stats.gram[:, None, :, :] * mask[..., :, None] * mask[..., None, :]
+    system = gram + (alpha * mask[..., None] + (1.0 - mask[..., None])) * np.eye(gram.shape[-1])
+    scale = np.diagonal(np.linalg.pinv(system, hermitian=True), axis1=-2, axis2=-1)
+    residual = np.maximum(sum_squared_errors(stats, coef), 0.0)
+    freedom = np.maximum(np.asarray(stats.count, np.float64)[:, None] - mask.sum(axis=-1) - 1.0, 1.0)
+    return np.sqrt(np.maximum(residual / freedom, 0.0)[..., None] * np.maximum(scale, 0.0)) * mask
+
+
 def r2_score(stats, coef):
     """Weighted R^2 (N, L) as scikit-learn defines it (1 or 0 for constant outputs)."""
     sse = sum_squared_errors(stats, coef)
@@ -194,3 +221,72 @@ def select_features(stats, num_features, method):
     if method == "highest_weights":
         return _highest_weights(stats, num_features)
     return _lasso_path(stats, num_features)
+
+
+def constrained_least_squares(gram, cross, total, free):
+    """Weighted least squares without intercept or penalty, the coefficients summing to `total`.
+
+    KernelSHAP's surrogate: min sum w (e - z . c)^2 subject to sum(c) = total
+    and c_j = 0 for the features that are not free, from the raw sums of an
+    `Accumulator` whose x_reference is 0 and whose y_reference is the fixed
+    intercept (gram = `sum_dd` = sum w z z^T, cross = `sum_de` = sum w e z).
+    The Lagrange system [[G, 1], [1^T, 0]] is solved in float64 through its
+    pseudo-inverse, so samples that do not determine every coefficient give
+    the least-norm solution that still meets the constraint.
+
+    Args:
+        gram: (N, F, F) float64.
+        cross: (N, F) float64, for one label.
+        total: (N,) what the coefficients of each example sum to.
+        free: (N, F) bool, the coefficients that are fitted.
+
+    Returns:
+        np.ndarray float64 (N, F), each row summing to `total`.
+    """
+    system = _constraint_system(gram, free)
+    mask = free.astype(np.float64)
+    size = mask.shape[1]
+    total = np.asarray(total, np.float64)
+    rhs = np.concatenate([cross * mask, total[:, None]], axis=1)
+    solution = np.einsum("nij,nj->ni", np.linalg.pinv(system, hermitian=True), rhs)
+    values = solution[:, :size] * mask
+    # The solve meets the constraint up to rounding; the rest is spread evenly.
+    residual = total - values.sum(axis=1)
+    return values + mask * (residual / np.maximum(mask.sum(axis=1), 1.0))[:, None]
+
+
+def _constraint_system(gram, free):
+    """The Lagrange system [[G, 1], [1^T, 0]] (N, F + 1, F + 1) on the free features (identity elsewhere)."""
+    count, size = free.shape
+    mask = free.astype(np.float64)
+    system = np.zeros((count, size + 1, size + 1))
+    system[:, :size, :size] = gram * mask[:, :, None] * mask[:, None, :] + np.eye(size) * (1.0 - mask)[:, None, :]
+    system[:, :size, size] = mask
+    system[:, size, :size] = mask
+    return system
+
+
+def constrained_standard_errors(gram, free, residual, count):
+    """Standard errors (N, F) of `constrained_least_squares`' coefficients.
+
+    The covariance of least squares under the constraint sum(c) = total is
+    sigma^2 times the top-left block of the inverse Lagrange system (the
+    inverse Gram matrix projected on the constraint), with sigma^2 the
+    weighted residual variance residual / (n - (p - 1)) for n samples and p
+    free coefficients (one is fixed by the constraint); 0 where not free.
+
+    Args:
+        gram: (N, F, F) sum w z z^T.
+        free: (N, F) bool.
+        residual: (N,) the weighted residual sum of squares of the fit.
+        count: (N,) or scalar, samples per example.
+
+    Returns:
+        np.ndarray float64 (N, F).
+    """
+    mask = free.astype(np.float64)
+    size = mask.shape[1]
+    inverse = np.linalg.pinv(_constraint_system(gram, free), hermitian=True)
+    scale = np.maximum(np.diagonal(inverse, axis1=1, axis2=2)[:, :size], 0.0)
+    freedom = np.maximum(np.asarray(count, np.float64) - (mask.sum(axis=1) - 1.0), 1.0)
+    return np.sqrt(np.maximum(np.asarray(residual, np.float64), 0.0) / freedom)[:, None] * np.sqrt(scale) * mask

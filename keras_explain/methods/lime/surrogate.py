@@ -19,7 +19,9 @@ reference point per example (x_ref, y_ref; LIME's sample 0, the example itself):
     sde = sum w e d^T      see = sum w e^2      (d = x - x_ref, e = y - y_ref)
 
 which add up over any split of the samples, so samples can be folded in as
-they are produced, batch by batch, and never all held at once (`Accumulator`);
+they are produced, batch by batch, and never all held at once (`Accumulator`,
+which sums each example's samples in aligned blocks of `BLOCK`, so the sums
+are the same to the last bit however the samples were cut into batches);
 `statistics` computes the same sums for samples held in arrays. Centring is
 exact algebra on the sums: G = sdd - W dm dm^T with dm = sd / W, and so on;
 the shift keeps the sums small (binary masks differ from the all-ones input
@@ -37,12 +39,18 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from keras_explain.methods.lime.selection import (  # noqa: F401  (FEATURE_SELECTIONS re-exported)
+from keras_explain.methods.lime.selection import (  # noqa: F401  (re-exported)
     FEATURE_SELECTIONS,
+    constrained_least_squares,
+    constrained_standard_errors,
     r2_score,
     select_features,
     solve,
+    standard_errors,
 )
+
+#: Samples of one example summed together: block k holds samples k * BLOCK ... (k + 1) * BLOCK - 1.
+BLOCK = 128
 
 
 def cosine_distance(z, reference):
@@ -85,6 +93,7 @@ class Statistics:
         first: (N, F) the example's own representation (sample 0).
         first_y: (N, L) the reference outputs the sums were shifted by.
         constant: (N, F) bool, features that never differ from sample 0.
+        count: (N,) samples per example, or None when not counted.
     """
 
     gram: np.ndarray
@@ -95,6 +104,7 @@ class Statistics:
     first: np.ndarray
     first_y: np.ndarray
     constant: np.ndarray
+    count: np.ndarray = None
 
 
 class Accumulator:
@@ -135,6 +145,9 @@ class Accumulator:
         self.sum_e = np.zeros((count, labels))
         self.sum_de = np.zeros((count, labels, size))
         self.sum_ee = np.zeros((count, labels))
+        self.count = np.zeros(count, np.int64)
+        # Per example: (first sample index, [(root, a, b) rows]) of its open block.
+        self._open = {}
 
     def add(self, index, root_weights, a, b):
         """Add samples of one input, or of all inputs at once.
@@ -156,27 +169,81 @@ class Accumulator:
         self.sum_e[index] += (root @ b)[..., 0, :]
         self.sum_de[index] += np.swapaxes(b, -1, -2) @ a
         self.sum_ee[index] += np.sum(b * b, axis=-2)
+        self.count[index] += a.shape[-2]
 
-    def add_pairs(self, first_pair, samples, root_weights, a, b):
+    def add_pairs(self, first_pair, samples, root_weights, a, b, offset=0, examples=None):
         """Add a run of consecutive (example, sample) pairs in example-major order.
 
-        Pair p is sample p % samples of input p // samples, the order of the
-        shared batching loop; a run may start and end anywhere.
+        Pair p is sample offset + p % samples of input p // samples, the order
+        of the shared batching loop; a run may start and end anywhere. Each
+        example's samples are summed in whole blocks of `BLOCK` (aligned on
+        the sample index), a block split between runs waiting for its end,
+        and the blocks are added in order: the sums do not depend on how the
+        pairs were cut into runs. Call `flush` (`statistics` does) to add the
+        blocks still open.
 
         Args:
             first_pair: index of the run's first pair.
             samples: samples per example.
             root_weights, a, b: as in `add`, one row per pair of the run.
+            offset: the sample index of each example's first pair. Defaults to 0.
+            examples: the row of these sums each of the run's examples adds
+                to (an int array), or None for the same index. Defaults to None.
         """
         start, count = 0, len(root_weights)
         while start < count:
             pair = first_pair + start
             stop = min(count, start + samples - pair % samples)
-            self.add(pair // samples, root_weights[start:stop], a[start:stop], b[start:stop])
+            example = pair // samples if examples is None else int(examples[pair // samples])
+            self._add_run(example, offset + pair % samples, root_weights[start:stop], a[start:stop], b[start:stop])
             start = stop
+
+    def _add_run(self, example, sample, root, a, b):
+        """Samples sample, sample + 1, ... of one example, summed block by block."""
+        opened = self._open.pop(example, None)
+        if opened is not None:
+            if opened[0] + len(opened[1]) != sample:
+                raise ValueError(f"samples of example {example} out of order: {sample} after the open block")
+            sample = opened[0]
+            root, a, b = (np.concatenate([part, new]) for part, new in zip(opened[1:], (root, a, b)))
+        head = min(len(root), (-sample) % BLOCK)
+        if head:
+            self.add(example, root[:head], a[:head], b[:head])
+        blocks = (len(root) - head) // BLOCK
+        stop = head + blocks * BLOCK
+        if blocks:
+            self._add_blocks(example, *(v[head:stop].reshape((blocks, BLOCK) + v.shape[1:]) for v in (root, a, b)))
+        if stop < len(root):
+            self._open[example] = (sample + stop, root[stop:], a[stop:], b[stop:])
+
+    def _add_blocks(self, example, root, a, b):
+        """Whole blocks (K, BLOCK, ...) of one example, each summed alone, then added in order."""
+        root = np.asarray(root, np.float64)
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        parts = {
+            "total": np.sum(root * root, axis=1),
+            "sum_d": (root[:, None, :] @ a)[:, 0],
+            "sum_dd": np.swapaxes(a, 1, 2) @ a,
+            "sum_e": (root[:, None, :] @ b)[:, 0],
+            "sum_de": np.swapaxes(b, 1, 2) @ a,
+            "sum_ee": np.sum(b * b, axis=1),
+        }
+        for name, blocks in parts.items():
+            values = getattr(self, name)
+            # cumsum adds one block after another, the same order for any batching.
+            values[example] = np.cumsum(np.concatenate([values[example][None], blocks]), axis=0)[-1]
+        self.count[example] += root.size
+
+    def flush(self):
+        """Add the blocks still open (the last, partial block of each example)."""
+        for example in sorted(self._open):
+            _, root, a, b = self._open[example]
+            self.add(example, root, a, b)
+        self._open = {}
 
     def statistics(self):
         """The centred `Statistics` of everything added so far."""
+        self.flush()
         total = self.total
         mean_d = self.sum_d / total[:, None]
         mean_e = self.sum_e / total[:, None]
@@ -194,6 +261,7 @@ class Accumulator:
             first=self.x_reference,
             first_y=self.y_reference,
             constant=constant,
+            count=self.count.copy(),
         )
 
 
@@ -208,6 +276,7 @@ def subset(stats, examples, count):
         first=stats.first[examples][:, :count],
         first_y=stats.first_y[examples],
         constant=stats.constant[examples][:, :count],
+        count=None if stats.count is None else stats.count[examples],
     )
 
 
@@ -272,36 +341,35 @@ def fit(X, Y, w, num_features=None, feature_selection="auto", alpha=1.0):
     return fit_statistics(statistics(X, Y, w), num_features, feature_selection, alpha)
 
 
-def constrained_least_squares(gram, cross, total, free):
-    """Weighted least squares without intercept or penalty, the coefficients summing to `total`.
-
-    KernelSHAP's surrogate: min sum w (e - z . c)^2 subject to sum(c) = total
-    and c_j = 0 for the features that are not free, from the raw sums of an
-    `Accumulator` whose x_reference is 0 and whose y_reference is the fixed
-    intercept (gram = `sum_dd` = sum w z z^T, cross = `sum_de` = sum w e z).
-    The Lagrange system [[G, 1], [1^T, 0]] is solved in float64 through its
-    pseudo-inverse, so samples that do not determine every coefficient give
-    the least-norm solution that still meets the constraint.
+def fit_by_feature_count(stats, counts, num_features, feature_selection):
+    """`fit_statistics`, fitted apart for examples with different feature counts.
 
     Args:
-        gram: (N, F, F) float64.
-        cross: (N, F) float64, for one label.
-        total: (N,) what the coefficients of each example sum to.
-        free: (N, F) bool, the coefficients that are fitted.
+        stats: `Statistics` over F features (padded where an example
+            has fewer).
+        counts: (N,) features per example, or None when all have F.
+        num_features, feature_selection: as in `fit_statistics`.
 
     Returns:
-        np.ndarray float64 (N, F), each row summing to `total`.
+        the fit dict with every array over the F features (zeros where padded).
     """
-    count, size = cross.shape
-    mask = free.astype(np.float64)
-    system = np.zeros((count, size + 1, size + 1))
-    system[:, :size, :size] = gram * mask[:, :, None] * mask[:, None, :] + np.eye(size) * (1.0 - mask)[:, None, :]
-    system[:, :size, size] = mask
-    system[:, size, :size] = mask
-    total = np.asarray(total, np.float64)
-    rhs = np.concatenate([cross * mask, total[:, None]], axis=1)
-    solution = np.einsum("nij,nj->ni", np.linalg.pinv(system, hermitian=True), rhs)
-    values = solution[:, :size] * mask
-    # The solve meets the constraint up to rounding; the rest is spread evenly.
-    residual = total - values.sum(axis=1)
-    return values + mask * (residual / np.maximum(mask.sum(axis=1), 1.0))[:, None]
+    if counts is None:
+        return fit_statistics(stats, num_features, feature_selection)
+    n, labels, width = stats.cross.shape
+    fitted = {
+        "coef": np.zeros((n, labels, width)),
+        "intercept": np.zeros((n, labels)),
+        "score": np.zeros((n, labels)),
+        "local_pred": np.zeros((n, labels)),
+        "used": np.zeros((n, labels, width), dtype=bool),
+    }
+    for count in np.unique(counts):
+        chosen = np.flatnonzero(counts == count)
+        part = fit_statistics(
+            subset(stats, chosen, int(count)), num_features, feature_selection
+        )
+        fitted["coef"][chosen, :, :count] = part["coef"]
+        fitted["used"][chosen, :, :count] = part["used"]
+        for key in ("intercept", "score", "local_pred"):
+            fitted[key][chosen] = part[key]
+    return fitted

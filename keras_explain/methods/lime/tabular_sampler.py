@@ -1,11 +1,28 @@
-"""LIME's tabular neighbourhood sampler, drawn per pair in compiled TensorFlow."""
+"""LIME's tabular neighbourhood sampler, drawn per pair in compiled TensorFlow.
+
+Every draw is a pure function of (seed, example, sample, feature): 64 random
+bits of `engine.random.pair_bits` (SplitMix64), so sample k of an example is
+the same whatever the number of samples, the batch it falls in or the other
+examples of the call.
+
+Values are read from per-(feature, value) tables of the inverse CDF: the
+quantiles at the midpoints (c + 0.5) / TABLE_CELLS of `TABLE_CELLS`
+equally likely cells, one table lookup per value instead of an inverse
+normal. The picking of a bin or category is exact (integer thresholds);
+inside a bin the value is the midpoint quantile of one of 4096 equally
+likely cells, so its CDF is within 1 / 8192 of the truncated normal's
+(scipy's truncnorm, as lime draws it) everywhere, and a normal of a
+continuous feature reaches 3.5 standard deviations (the outer 1 / 8192 of
+each tail is drawn at its cell's midpoint). The whole draw runs as one
+XLA-compiled function.
+"""
 
 import math
 
 import numpy as np
 import tensorflow as tf
 
-from keras_explain.engine.random import philox_bits
+from keras_explain.engine.random import pair_bits
 from keras_explain.methods.lime.tabular_stats import CATEGORICAL, CONTINUOUS
 
 #: A 24-bit threshold no draw reaches.
@@ -39,18 +56,43 @@ def first_reaching(values):
     return low
 
 
+#: Equally likely cells of every inverse-CDF table (a power of two at most 2**24).
+TABLE_CELLS = 4096
+_SMALLEST = float(np.finfo(np.float32).tiny)
+_LARGEST_BELOW_ONE = float(1.0 - 2.0**-24)
+#: Batches are padded to a power of two (at least this many pairs) for the compiled draw.
+_SMALLEST_BUCKET = 64
+_CELL_BITS = tf.constant(TABLE_CELLS - 1, tf.uint64)
+
+
 def _normal_cdf(z):
     """The standard normal CDF of a float64 array, in float64."""
     return 0.5 * np.vectorize(math.erfc, otypes=[np.float64])(-np.asarray(z) / np.sqrt(2.0))
 
 
-#: Columns of the per-(feature, value) table of `NeighbourhoodSampler`.
-_ATOM_COLUMNS = ("mean", "spread", "p_low", "p_span")
-#: Features with up to this many discrete values pick theirs by one
-#: comparison per cumulative frequency, others by binary search.
-_COMPARE_LIMIT = 16
-_SMALLEST = float(np.finfo(np.float32).tiny)
-_LARGEST_BELOW_ONE = float(1.0 - 2.0**-24)
+def _normal_quantile(p):
+    """The standard normal quantile of float64 probabilities in (0, 1)."""
+    return tf.math.ndtri(tf.constant(np.asarray(p, np.float64))).numpy()
+
+
+def _atom_tables(stats, j):
+    """Feature j's inverse-CDF tables (values of j, TABLE_CELLS): the quantiles at the cells' midpoints."""
+    grid = (np.arange(TABLE_CELLS) + 0.5) / TABLE_CELLS
+    values = stats.values[j]
+    if stats.kind[j] == CONTINUOUS:
+        return (stats.mean[j] + stats.scale[j] * _normal_quantile(grid))[None, :]
+    if stats.kind[j] == CATEGORICAL:
+        return np.repeat(np.asarray(values, np.float64)[:, None], TABLE_CELLS, axis=1)
+    bins = values.astype(int)
+    mean, std = stats.bin_mean[j][bins], stats.bin_std[j][bins]
+    low, high = stats.bin_min[j][bins], stats.bin_max[j][bins]
+    p_low = _normal_cdf((low - mean) / std)
+    p_high = _normal_cdf((high - mean) / std)
+    # scipy's truncnorm.ppf: the normal quantile at p_low + u (p_high - p_low).
+    p = np.clip(p_low[:, None] + grid[None, :] * (p_high - p_low)[:, None], _SMALLEST, _LARGEST_BELOW_ONE)
+    tables = np.clip(mean[:, None] + std[:, None] * _normal_quantile(p), low[:, None], high[:, None])
+    # A bin of zero width (a constant, or only the minimum) is its one value.
+    return np.where((high > low)[:, None], tables, low[:, None])
 
 
 class NeighbourhoodSampler:
@@ -63,7 +105,7 @@ class NeighbourhoodSampler:
     * BINNED: a bin drawn by its training frequency (interpretable value 1
       when it is the row's bin), then a value from the normal with the bin's
       training mean and standard deviation truncated to the bin (scipy's
-      `truncnorm`, drawn by inverting its CDF).
+      `truncnorm`, by its inverse CDF).
     * CONTINUOUS (no discretizer): centre + scale * Normal(0, 1), the centre
       being the training mean or the row (`sample_around_instance`); the
       interpretable value is (value - mean) / scale.
@@ -71,24 +113,17 @@ class NeighbourhoodSampler:
     Sample 0 of every row is the row itself (interpretable: all ones for
     discrete features, the scaled row for continuous ones).
 
-    Every discrete value of every feature is an "atom" (mean, spread, p_low,
-    p_span), and a draw is one uniform u1 that picks the atom and one uniform
-    u2 that gives value = mean + spread * ndtri(p_low + u2 * p_span). A bin
-    is (bin mean, bin std, Phi(a), Phi(b) - Phi(a)) with a and b its
-    standardised edges, which is the truncated normal; a category, or a bin
-    of zero width, is (value, 0, 0.5, 0), which is its value; a continuous
-    feature is (centre, scale, 0, 1), a normal. The pair's two uniforms are
-    the two 24-bit halves of its `philox_bits`, so the samples do not depend
-    on the batch a pair falls in. The atom is picked by comparing u1's
-    integer with integer thresholds (`first_reaching` the cumulative
-    frequencies), the same test as comparing u1 with the frequencies. The
-    draw is float32, the precision the model receives it in; its normal
-    quantiles reach about 5.3 standard deviations (a probability of 1e-7 per
-    draw is cut).
+    Each (pair, feature) draw is 64 bits (see the module docstring): bits
+    40-63 pick the bin or category by comparison with integer thresholds
+    (`first_reaching` the cumulative frequencies, the same test as comparing
+    the uniform `uniform24` with the frequencies), bits 28-39 the cell of
+    the value's inverse-CDF table. Values are float32, the precision the
+    model receives them in.
 
     Args:
         stats: `TrainingStatistics`.
-        num_samples: S, samples per row (to number the pairs).
+        num_samples: S, samples per row, to check the pairs a call of the
+            sampler itself receives (see `__call__`).
     """
 
     def __init__(self, stats, num_samples):
@@ -96,49 +131,30 @@ class NeighbourhoodSampler:
         kind = np.asarray(stats.kind)
         size = len(kind)
         width = max([1] + [len(v) for v in stats.values])
-        # thresholds[j, k]: u1's integer from which feature j takes value k + 1 or later.
+        # thresholds[j, k]: the pick from which feature j takes value k + 1 or later.
         thresholds = np.full((size, max(width - 1, 1)), _NEVER, dtype=np.int64)
-        atoms = np.zeros((size, width, len(_ATOM_COLUMNS)))
-        atoms[..., 2] = 0.5
+        tables = []
         for j in range(size):
-            values = stats.values[j]
-            if kind[j] == CONTINUOUS:
-                atoms[j, 0] = stats.mean[j], stats.scale[j], 0.0, 1.0
-                continue
-            cumulative = np.cumsum(stats.frequencies[j])
-            cumulative = (cumulative / cumulative[-1]).astype(np.float32)
-            thresholds[j, : len(values) - 1] = first_reaching(cumulative[:-1])
-            if kind[j] == CATEGORICAL:
-                atoms[j, : len(values), 0] = values
-                continue
-            bins = values.astype(int)
-            mean, std = stats.bin_mean[j][bins], stats.bin_std[j][bins]
-            low, high = stats.bin_min[j][bins], stats.bin_max[j][bins]
-            p_low = _normal_cdf((low - mean) / std)
-            p_high = _normal_cdf((high - mean) / std)
-            wide = high > low
-            atoms[j, : len(values), 0] = np.where(wide, mean, low)
-            atoms[j, : len(values), 1] = np.where(wide, std, 0.0)
-            atoms[j, : len(values), 2] = np.where(wide, p_low, 0.5)
-            atoms[j, : len(values), 3] = np.where(wide, p_high - p_low, 0.0)
-        atoms = atoms.reshape(size * width, len(_ATOM_COLUMNS)).astype(np.float32)
-        # u2 = (k + 0.5) * 2**-24 times p_span is (k + 0.5) times p_span * 2**-24,
-        # exactly: a power of two scales without rounding (p_span is 0 or above
-        # 0.47, far from float32's subnormals).
-        atoms[:, 3] *= np.float32(2.0**-24)
+            if kind[j] != CONTINUOUS:
+                cumulative = np.cumsum(stats.frequencies[j])
+                cumulative = (cumulative / cumulative[-1]).astype(np.float32)
+                thresholds[j, : len(stats.values[j]) - 1] = first_reaching(cumulative[:-1])
+            tables.append(_atom_tables(stats, j))
+        counts = np.array([len(t) for t in tables])
         self.size, self.width = size, width
         self.has_continuous = bool(np.any(kind == CONTINUOUS))
         #: Binary representations (every feature discrete) are kept as uint8.
         self.representation_dtype = tf.float32 if self.has_continuous else tf.uint8
         self.continuous = tf.constant(kind == CONTINUOUS)
         self.thresholds = tf.constant(thresholds, tf.int32)
-        self.atoms = tf.constant(atoms)
-        self.offsets = tf.constant(np.arange(size, dtype=np.int32) * width)
+        self.table = tf.constant(np.concatenate(tables).reshape(-1).astype(np.float32))
+        self.starts = tf.constant((np.cumsum(counts) - counts) * TABLE_CELLS, tf.int32)
         self.mean = tf.constant(stats.mean, tf.float32)
         self.scale = tf.constant(stats.scale, tf.float32)
+        self._compiled = tf.function(self._draw_values, jit_compile=True)
 
     def __call__(self, rows, positions, centres, pair, sample, seed):
-        """Samples for a batch of consecutive pairs.
+        """Samples for a batch of consecutive pairs of a plan of `num_samples` per row.
 
         Args:
             rows: float32 (B, F), each pair's row.
@@ -147,14 +163,21 @@ class NeighbourhoodSampler:
             centres: float32 (B, F), centre of the continuous normals, or
                 None for the training mean.
             pair: int32 (B,), each pair's row index; sample: int32 (B,), its
-                sample index.
+                sample index; pair * num_samples + sample must run on by one
+                (the order of the batching loop).
             seed: int64 scalar.
 
         Returns:
             (inputs float32 (B, F) for the model, interpretable (B, F):
             float32, or uint8 when every feature is discrete).
         """
-        inputs, same, scaled = self.draw(rows, positions, centres, pair, sample, seed)
+        ids = tf.cast(pair, tf.int64) * self.num_samples + tf.cast(sample, tf.int64)
+        count = tf.shape(ids, out_type=tf.int64)[0]
+        check = tf.debugging.assert_equal(
+            ids, ids[0] + tf.range(count), message="LimeTabular: a batch of non-consecutive pairs"
+        )
+        with tf.control_dependencies([check]):
+            inputs, same, scaled = self.draw(rows, positions, centres, pair, sample, seed)
         return inputs, self.representation(same, scaled)
 
     def representation(self, same, scaled):
@@ -164,9 +187,9 @@ class NeighbourhoodSampler:
         return tf.where(self.continuous, scaled, tf.cast(same, tf.float32))
 
     def draw(self, rows, positions, centres, pair, sample, seed):
-        """Samples for a batch of consecutive pairs, as the parts the surrogate reads.
+        """Samples for any batch of (row, sample) pairs, as the parts the surrogate reads.
 
-        Args: as for calling the sampler.
+        Args: as for calling the sampler, the pairs in any order.
 
         Returns:
             (inputs float32 (B, F); same: bool (B, F), whether a discrete
@@ -174,46 +197,42 @@ class NeighbourhoodSampler:
             scaled: float32 (B, F), (value - mean) / scale, or None when
             every feature is discrete).
         """
-        ids = tf.cast(pair, tf.int64) * self.num_samples + tf.cast(sample, tf.int64)
-        count = tf.shape(ids, out_type=tf.int64)[0]
-        # The batching loop hands over consecutive pairs; the stream offsets rely on it.
-        check = tf.debugging.assert_equal(
-            ids, ids[0] + tf.range(count), message="LimeTabular: a batch of non-consecutive pairs"
-        )
-        with tf.control_dependencies([check]):
-            bits = philox_bits(seed, ids[0], tf.cast(count, tf.int32), self.size)
+        count = tf.shape(pair)[0]
+        # Padded to a multiple of an eighth of the next power of two: the
+        # compiled draw sees at most 8 batch shapes per octave, 12.5 % waste at most.
+        octave = tf.math.ceil(tf.math.log(tf.cast(tf.maximum(count, 1), tf.float64)) / math.log(2.0))
+        step = tf.maximum(_SMALLEST_BUCKET, tf.cast(2.0 ** (octave - 3.0), tf.int32))
+        bucket = (count + step - 1) // step * step
 
+        def padded(value):
+            padding = tf.concat([[[0, bucket - count]], tf.zeros([tf.rank(value) - 1, 2], tf.int32)], axis=0)
+            return tf.pad(value, padding)
+
+        centres = tf.zeros([0, self.size]) if centres is None else padded(tf.cast(centres, tf.float32))
+        parts = self._compiled(
+            padded(tf.cast(rows, tf.float32)), padded(tf.cast(positions, tf.int32)), centres,
+            padded(tf.cast(pair, tf.int32)), padded(tf.cast(sample, tf.int32)), tf.cast(seed, tf.int64),
+        )
+        inputs, same = parts[0][:count], parts[1][:count]
+        return inputs, same, parts[2][:count] if self.has_continuous else None
+
+    def _draw_values(self, rows, positions, centres, pair, sample, seed):
+        """(inputs, same, scaled) as `draw` returns them (scaled only with continuous features)."""
+        bits = pair_bits(seed, pair, sample, self.size)
         pick = tf.cast(tf.bitwise.right_shift(bits, tf.constant(40, tf.uint64)), tf.int32)
         if self.width == 1:
-            index = tf.zeros_like(positions)
-        elif self.width <= _COMPARE_LIMIT:
-            index = tf.add_n(
-                [tf.cast(pick >= self.thresholds[:, k], tf.int32) for k in range(self.width - 1)]
-            )
+            index = tf.zeros_like(pick)
         else:
-            index = tf.transpose(
-                tf.searchsorted(self.thresholds, tf.transpose(pick), side="right")
-            )
-        # Bits 16-39: the low 32 bits of bits >> 16, masked to 24.
-        place = tf.bitwise.bitwise_and(
-            tf.cast(tf.bitwise.right_shift(bits, tf.constant(16, tf.uint64)), tf.int32),
-            tf.constant(0xFFFFFF, tf.int32),
-        )
-        half = tf.cast(place, tf.float32) + 0.5  # u2 * 2**24
-        atom = tf.gather(self.atoms, index + self.offsets[None, :])  # (B, F, 4)
-        mean, spread, p_low, p_span = tf.unstack(atom, axis=-1)
-        if centres is not None and self.has_continuous:
-            mean = tf.where(self.continuous, centres, mean)
-        p = tf.clip_by_value(p_low + half * p_span, _SMALLEST, _LARGEST_BELOW_ONE)
-        inputs = mean + spread * tf.math.ndtri(p)
-        same = tf.equal(index, positions)
-
-        # Sample 0 of a row is the row: overwrite the few first samples in the batch.
-        starts = tf.where(tf.equal(sample, 0))
-        inputs = tf.tensor_scatter_nd_update(inputs, starts, tf.gather_nd(rows, starts))
-        same = tf.tensor_scatter_nd_update(
-            same, starts, tf.ones(tf.stack([tf.shape(starts)[0], self.size]), tf.bool)
-        )
+            index = tf.add_n([tf.cast(pick >= self.thresholds[:, k], tf.int32) for k in range(self.width - 1)])
+        # Bits 28-39: the cell of the value's table.
+        cell = tf.bitwise.bitwise_and(tf.bitwise.right_shift(bits, tf.constant(28, tf.uint64)), _CELL_BITS)
+        cell = tf.cast(cell, tf.int32)
+        values = tf.gather(self.table, self.starts[None, :] + index * TABLE_CELLS + cell)
+        if centres.shape[0] != 0 and self.has_continuous:
+            values = values + tf.where(self.continuous, centres - self.mean, 0.0)
+        first = tf.equal(sample, 0)[:, None]
+        inputs = tf.where(first, rows, values)
+        same = tf.equal(index, positions) | first
         if not self.has_continuous:
-            return inputs, same, None
+            return inputs, same
         return inputs, same, (inputs - self.mean) / self.scale

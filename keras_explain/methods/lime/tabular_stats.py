@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from keras_explain.engine.errors import check_choice
+from keras_explain.engine.errors import check_choice, fail
 
 DISCRETIZERS = ("quartile", "decile", "entropy")
 #: Added to every bin's standard deviation, as LIME does.
@@ -200,3 +200,14 @@ class TrainingStatistics:
             else:
                 out[:, j] = name
         return out.astype(str)
+
+
+def check_training_labels(training_labels, count, needed):
+    """The entropy discretizer's training labels (count,) checked; needed: whether it is used."""
+    if training_labels is not None:
+        training_labels = np.asarray(training_labels)
+        if training_labels.shape != (count,):
+            fail("training_labels", f"one label per training row, shape ({count},)", training_labels)
+    elif needed:
+        fail("training_labels", "class labels of the training rows for discretizer='entropy'", None)
+    return training_labels

@@ -6,7 +6,7 @@ import tensorflow as tf
 import keras_explain.methods.lime.surrogate as surrogate
 from keras_explain.engine.errors import check_bool, check_int, describe, fail
 from keras_explain.engine.explainer import Plan
-from keras_explain.engine.random import philox_bits
+from keras_explain.engine.random import pair_bits
 from keras_explain.engine.registry import register
 from keras_explain.methods.lime.base import LimeBase, explained_labels
 from keras_explain.methods.lime.text_inputs import (
@@ -20,22 +20,23 @@ from keras_explain.methods.lime.text_inputs import (
 )
 
 
-def random_keep(seed, first_pair, counts, width):
+def random_keep(seed, example, sample, counts, width):
     """LIME's text sampler in TF: 1 to W words removed, the count then the words uniform.
 
-    Each pair draws its count and a random order of its W words from the
-    Philox stream (`engine.random.philox_bits`), so the draws do not depend
-    on the batch. Returns float64 (B, width): 1 keeps a word, 0 removes it
-    (and pads beyond W).
+    Each pair draws its count and a random order of its W words from its
+    own bits (`engine.random.pair_bits`), so sample k of a text does not
+    depend on the batch or on the number of samples. Returns float64
+    (B, width): 1 keeps a word, 0 removes it (and pads beyond W).
     """
-    bits = philox_bits(seed, first_pair, tf.shape(counts)[0], width + 1)
+    bits = pair_bits(seed, example, sample, width + 1)
     uniform = tf.cast(tf.bitwise.right_shift(bits, tf.constant(11, tf.uint64)), tf.float64) * 2.0**-53
     words = tf.cast(counts, tf.float64)[:, None]
     removed = tf.minimum(tf.floor(uniform[:, :1] * words) + 1.0, words)
     real = tf.range(width, dtype=tf.float64)[None, :] < words
     keys = tf.where(real, uniform[:, 1:], 2.0)
-    ranks = tf.argsort(tf.argsort(keys, axis=1, stable=True), axis=1, stable=True)
-    return tf.cast(real & (tf.cast(ranks, tf.float64) >= removed), tf.float64)
+    # The `removed` smallest keys go: those at or below the removed-th smallest.
+    cut = tf.gather(tf.sort(keys, axis=1), tf.cast(removed[:, 0], tf.int32) - 1, batch_dims=1)
+    return tf.cast(real & (keys > cut[:, None]), tf.float64)
 
 
 @register("lime_text", aliases=("limetext", "text_lime"))
@@ -64,8 +65,12 @@ class LimeText(LimeBase):
 
     Args:
         model: a Keras 3 model taking strings or token ids (N, T).
-        num_samples: perturbations per text, the text itself included.
-            Defaults to 5000 (lime's).
+        num_samples: perturbations per text, the text itself included, or
+            "auto" (128, 256, ... until the 5 strongest words and their
+            signs hold and the weights' standard errors are under
+            `tolerance`, as `keras_explain.methods.lime.base` describes;
+            `e.samples_used` and `e.standard_errors` report them). Defaults
+            to 5000 (lime's).
         mask_token: what a removed word becomes. For text: None removes it
             (with bow=False, None writes lime's "UNKWORDZ"); a str replaces
             each removed occurrence. For ids: the id of a removed word.
@@ -91,8 +96,13 @@ class LimeText(LimeBase):
             once per example with a numpy Generator seeded by
             `random_state` (for example to reuse another library's masks).
             Defaults to None.
+        tolerance: with num_samples="auto", the largest standard error of a
+            weight relative to the largest |weight|. Defaults to 0.05.
+        max_samples: with num_samples="auto", the most perturbations per
+            text. Defaults to 8192.
         **kwargs: `output`, `batch_size` (texts per model call; bounds
-            memory, never changes results), `run_eagerly`, `verbose`.
+            memory, never changes results; None: about 2**18 tokens per
+            call, at most 8192 texts), `run_eagerly`, `verbose`.
 
     `explain(x, targets=None, num_features=None, top_labels=None)`:
         x: N texts (a list, a str array (N,) or (N, 1), a pandas Series or
@@ -140,11 +150,12 @@ class LimeText(LimeBase):
         "num_features": "words kept per surrogate (default: all)",
         "top_labels": "also explain the k best-scoring outputs of each example",
     }
+    pair_addressed_draws = True
 
     def __init__(
         self, model, num_samples=5000, mask_token=None, split="whitespace", bow=True, pad_token=0,
         vocabulary=None, kernel_width=25.0, feature_selection="auto", random_state=None,
-        mask_sampler=None, **kwargs,
+        mask_sampler=None, tolerance=0.05, max_samples=8192, **kwargs,
     ):
         if not callable(split) and split not in SPLITS:
             fail("split", "'whitespace', 'words' or a callable text -> list of tokens", split)
@@ -157,7 +168,9 @@ class LimeText(LimeBase):
         if mask_sampler is not None and not callable(mask_sampler):
             fail("mask_sampler", "a callable (num_samples, num_words, rng) -> masks", mask_sampler)
         self.mask_sampler = mask_sampler
-        super().__init__(model, num_samples, kernel_width, feature_selection, random_state, **kwargs)
+        super().__init__(
+            model, num_samples, kernel_width, feature_selection, random_state, tolerance, max_samples, **kwargs
+        )
         # The base's model function feeds the model float inputs; strings and
         # token ids go to it in their own dtype.
         self._model_fn = TextModelFunction(model, self.output)
@@ -185,6 +198,14 @@ class LimeText(LimeBase):
         return config
 
     # -- the engine's hooks ----------------------------------------------------
+
+    def default_batch_size(self, x):
+        # About 2**18 tokens per model call (at most 8192 texts): a text's cost is its tokens.
+        if self._model_fn.takes_text:
+            width = max([1] + [len(text.split()) for text in x.numpy()])
+        else:
+            width = int(np.prod(x.shape[1:]))
+        return int(np.clip(2**18 // max(width, 1), 16, 8192))
 
     def read_inputs(self, x, targets):
         if self._model_fn.takes_text:
@@ -245,7 +266,6 @@ class LimeText(LimeBase):
             "unit_feature": unit_feature,
             "counts": counts.astype(np.int32),
             "seed": np.full(len(layouts), seed, np.int64),
-            "pairs": np.full(len(layouts), self.pairs_per_example, np.int64),
             "labels": labels.astype(np.int32),
             "x_reference": (np.arange(width)[None, :] < counts[:, None]).astype(np.float64),
             "y_reference": np.take_along_axis(predictions, labels, axis=1).astype(np.float64),
@@ -268,9 +288,7 @@ class LimeText(LimeBase):
         if "keep" in rows:
             keep = tf.cast(rows["keep"], tf.float64)
         else:
-            first = tf.cast(rows["example_index"][0], tf.int64) * rows["pairs"][0]
-            first += tf.cast(rows["pair_index"][0], tf.int64)
-            drawn = random_keep(rows["seed"][0], first, rows["counts"], width)
+            drawn = random_keep(rows["seed"][0], rows["example_index"], rows["pair_index"], rows["counts"], width)
             # The first sample of every example is the example itself.
             keep = tf.where(rows["pair_index"][:, None] == 0, rows["x_reference"], drawn)
         unit_feature = rows["unit_feature"]
