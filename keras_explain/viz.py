@@ -16,6 +16,9 @@ so they work headless and never pop up windows; pass `save=` to write a file.
   for images `class_average_plot` and `extremes_sheet`.
 * Local views of one example: `waterfall_plot`, `force_plot` and
   `lime_list_plot` (LIME's notebook view).
+* Text (explanations in token space, such as `LimeText`'s): `text_html`
+  (the tokens highlighted by weight, an HTML fragment) and `text_plot`
+  (the top tokens of one example as bars).
 
 The global and local views return the Figure with the numbers they drew as
 a dict, `figure.keras_explain_data` (the Axes drawn on carry it too), so
@@ -51,6 +54,7 @@ from keras_explain.render.pictures import (
     segment_boundaries,
 )
 from keras_explain.render.sheets import contact_sheet, write_contact_sheet
+from keras_explain.render.text import text_html, text_plot
 
 __all__ = [
     "BOUNDARY_COLOR",
@@ -83,6 +87,8 @@ __all__ = [
     "save_image",
     "segment_boundaries",
     "summary_plot",
+    "text_html",
+    "text_plot",
     "to_rgb_uint8",
     "waterfall_plot",
     "write_contact_sheet",

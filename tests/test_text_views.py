@@ -140,3 +140,16 @@ def test_the_command_reads_text_files_and_csv_columns(text_model, tmp_path, caps
         f"INPUT: expected a .txt file (one example per line) for a model taking strings, received "
         f"'{tmp_path / 'texts.csv'}', a CSV file; name the column of texts with --column."
     )
+
+
+def test_the_text_views_are_in_kx_viz(explained):
+    assert kx.viz.text_plot is views.text_plot and kx.viz.text_html is views.text_html
+    assert {"text_html", "text_plot"} <= set(kx.viz.__all__)
+    # Example 2 is "bad bad film": two words, so top_k=5 draws both, strongest first.
+    data = kx.viz.text_plot(explained, 2, top_k=5).keras_explain_data
+    weights = explained.attributions[2, : int(explained.num_tokens[2])]
+    order = np.argsort(-np.abs(weights), kind="stable")
+    assert explained.tokens[2] == ["bad", "film"] and data["tokens"] == [explained.tokens[2][k] for k in order]
+    np.testing.assert_array_equal(data["weights"], weights[order])
+    spans = SPAN.findall(kx.viz.text_html(explained, indices=[2]))
+    assert [word for _, word in spans] == ["bad", "bad", "film"]

@@ -86,7 +86,10 @@ def explain_files(args, say, show_progress, prepare=None):
     target = resolve_target(target, class_names, outputs)
     item_shape = None if input_shape is None else input_shape[1:]
     tables, schema = read_table_references(args, plan, takes, options, item_shape)
-    inputs = _read_inputs(args, input_shape, preprocess, schema, show_progress, say, io_text.takes_text(model))
+    from keras_explain.engine.embedding import integer_input
+
+    kinds = dict(text=io_text.takes_text(model), ids=integer_input(model))
+    inputs = _read_inputs(args, input_shape, preprocess, schema, show_progress, say, **kinds)
 
     arguments = _arguments(args, plan, takes, options, item_shape, tables, schema)
     _add_automatic_arguments(arguments, args, takes, class_names, inputs, show_progress)
@@ -155,11 +158,13 @@ def _describe_model(model, model_path, options, say):
     return input_shape, outputs
 
 
-def _read_inputs(args, input_shape, preprocess, schema, show_progress, say, text=False):
+def _read_inputs(args, input_shape, preprocess, schema, show_progress, say, text=False, ids=None):
     """The inputs, with a progress bar; said in a line and a line per input.
 
     A model taking strings reads `.txt` files (one example per line) or the
-    `--column` of CSV files (`keras_explain.io.text`).
+    `--column` of CSV files (`keras_explain.io.text`); for a model taking
+    integers (`ids`, its input dtype, such as token ids) the arrays read are
+    cast back to that dtype.
     """
     column = getattr(args, "column", None)
     if column is not None and not text:
@@ -172,7 +177,9 @@ def _read_inputs(args, input_shape, preprocess, schema, show_progress, say, text
             args.inputs, input_shape, preprocess, name="INPUT", progress=bar, schema=schema
         )
     bar.close()
-    shown = "texts" if text else f"{shape_text((None,) + inputs.x.shape[1:])} float32"
+    if ids is not None and not text:
+        inputs = io_text.as_token_ids(inputs, ids, name="INPUT")
+    shown = "texts" if text else f"{shape_text((None,) + inputs.x.shape[1:])} {inputs.x.dtype}"
     say(f"{PROG}: {len(inputs.x)} input{'s' if len(inputs.x) != 1 else ''} {shown}")
     listing(say, [f"{n}: {note}" for n, note in zip(inputs.names, inputs.notes)])
     return inputs

@@ -42,6 +42,8 @@ def write_outputs(explanation, args, formats, class_names, model_path, show_prog
                 title=f"{explanation.method} on {os.path.basename(model_path)}",
                 class_names=class_names,
                 progress=bar,
+                # Token ids read as the words of the method's vocabulary (lime_text's option).
+                vocabulary=(explanation.config or {}).get("vocabulary"),
             )
         )
         bar.close()

@@ -1,6 +1,7 @@
-"""Text inputs: a text file with one example per line, or a column of strings in a CSV file.
+"""Text inputs: a text file with one example per line, a column of strings in a CSV file, token ids.
 
-For models that take strings (a `keras.layers.TextVectorization` inside).
+For models that take strings (a `keras.layers.TextVectorization` inside),
+and (`as_token_ids`) for models that take integer token ids from `.npy` files.
 Only the standard library and numpy are used, so that the command line
 checks the files before it imports TensorFlow.
 
@@ -13,6 +14,7 @@ e = kx.LimeText(model, random_state=0).explain(inputs.x)
 """
 
 import csv
+import dataclasses
 import os
 
 import numpy as np
@@ -117,3 +119,46 @@ def read_texts(paths, column=None, name="inputs", progress=None):
     if not texts:
         raise error(name, "at least one text file", "none")
     return Inputs(x=np.array(texts, dtype=str), names=names, notes=notes, kind="text")
+
+
+#: Every integer of smaller magnitude is exact in float32, the dtype `read_inputs` reads arrays in.
+FLOAT32_EXACT = 2**24
+
+
+def as_token_ids(inputs, dtype, name="inputs"):
+    """Inputs read as numbers, in the integer dtype of a model taking token ids.
+
+    `keras_explain.io.read_inputs` reads `.npy` arrays as float32; for a
+    model whose input is declared with an integer dtype, the ids go back to
+    that dtype, so explanations hold (and save) the ids as integers.
+
+    Args:
+        inputs: `Inputs` from `read_inputs`.
+        dtype: the model input's dtype name, such as "int32".
+        name: the argument named in errors. Defaults to "inputs".
+
+    Returns:
+        `Inputs` whose `x` has `dtype`; the rest unchanged.
+
+    Raises:
+        ValueError: for values that are not whole numbers, or ids of
+            magnitude 2**24 or more (float32 cannot hold all of them).
+
+    Example:
+
+    ```python
+    inputs = as_token_ids(kx.io.read_inputs(["ids.npy"], (None, 40)), "int32")
+    ```
+    """
+    x = inputs.x
+    flat = x.reshape(len(x), -1)
+    checks = (
+        (flat != np.round(flat), f"whole-number token ids for a model taking {dtype}"),
+        (np.abs(flat) >= FLOAT32_EXACT, f"token ids of magnitude below {FLOAT32_EXACT} (read as float32)"),
+    )
+    for wrong, expected in checks:
+        rows = np.flatnonzero(wrong.any(axis=1))
+        if rows.size:
+            value = float(flat[rows[0]][wrong[rows[0]]][0])
+            raise error(name, expected, f"{np.format_float_positional(value, trim='-')} in {inputs.names[rows[0]]}")
+    return dataclasses.replace(inputs, x=x.astype(dtype))
