@@ -62,7 +62,7 @@ def explain_texts(out, seed=0):
 
 
 def explain_token_ids(out, seed=0):
-    """Integrated Gradients and gradient x input on a model of token ids (an Embedding inside).
+    """Integrated Gradients and gradient x input on a Conv1D model of token ids (an Embedding first).
 
     Writes token_ids_ig.html and token_ids_ig.png.
 
@@ -75,12 +75,15 @@ def explain_token_ids(out, seed=0):
     ids = vectorize(np.array(texts)).numpy().astype("int32")  # (N, 10), 0 = padding
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((10,), dtype="int32")
-    h = keras.layers.Embedding(len(vocabulary), 8, mask_zero=True)(inputs)
-    h = keras.layers.Dense(8, activation="relu")(keras.layers.GlobalAveragePooling1D()(h))
+    h = keras.layers.Embedding(len(vocabulary), 8)(inputs)
+    h = keras.layers.Conv1D(8, 3, padding="same", activation="tanh")(h)  # word triples
+    h = keras.layers.Dense(8, activation="tanh")(keras.layers.GlobalMaxPooling1D()(h))
     model = keras.Model(inputs, keras.layers.Dense(2)(h))
     model.compile(keras.optimizers.Adam(0.02), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(ids, labels, epochs=40, batch_size=64, verbose=0)
-    e = kx.IntegratedGradients(model, steps="auto", baseline_token=0, verbose=0).explain(ids[:4], targets=1)
+    e = kx.IntegratedGradients(model, steps="auto", rule="gauss_legendre", baseline_token=0, verbose=0).explain(
+        ids[:4], targets=1
+    )
     times = kx.GradientSaliency(model, multiply_by_inputs=True, verbose=0).explain(ids[:4], targets=1)
     top = [vocabulary[ids[1, t]] for t in (e.attributions[1].argmax(), times.attributions[1].argmax())]
     print(f"  token ids, text 1: top token {top[0]} (IG), {top[1]} (gradient x input); "
@@ -93,7 +96,8 @@ def explain_token_ids(out, seed=0):
     np.save(os.path.join(out, "token_ids.npy"), ids[:4])
     status = keras_explain_command([
         "explain", os.path.join(out, "token_ids.keras"), os.path.join(out, "token_ids.npy"),
-        "--method", "integrated_gradients", "--out", os.path.join(out, "token_ids_cli"), "-q",
+        "--method", "integrated_gradients", "--option", "rule='gauss_legendre'", "--option", "steps=64",
+        "--out", os.path.join(out, "token_ids_cli"), "-q",
     ])
     if status:
         raise SystemExit(f"keras-explain explain on token ids failed with status {status}")

@@ -7,6 +7,7 @@ import tensorflow as tf
 from helpers import models
 
 import keras_explain as kx
+from keras_explain.engine.draws import PrecisionWarning
 from keras_explain.engine.random import pair_bits_numpy
 
 #: Agreement of two runs whose pairs go through the model in other batches,
@@ -176,3 +177,19 @@ def test_bad_arguments(tanh_mlp, background):
         with pytest.raises(ValueError) as error:
             kx.GradientShap(tanh_mlp, background, **options)
         assert str(error.value) == message
+
+
+def test_examples_stopped_by_max_samples_are_warned_about(background):
+    model = models.tanh_mlp()
+    x = np.random.default_rng(3).normal(size=(3, models.N_FEATURES)).astype("float32")
+    with pytest.warns(PrecisionWarning) as caught:
+        e = kx.GradientShap(model, background, samples="auto", tolerance=1e-6, max_samples=32, random_state=0,
+                            verbose=0).explain(x)
+    assert str(caught[0].message) == (
+        "GradientShap: 3 of 3 example(s) did not reach the tolerance 1e-06 within max_samples=32 "
+        "(e.samples_used says how many each drew); raise max_samples or the tolerance."
+    )
+    np.testing.assert_array_equal(e.samples_used, [32, 32, 32])
+    with pytest.warns(PrecisionWarning, match=r"^SmoothGrad: 3 of 3 example\(s\)"):
+        kx.SmoothGrad(kx.GradientSaliency(model), samples="auto", tolerance=1e-6, max_samples=16, random_state=0,
+                      verbose=0).explain(x)

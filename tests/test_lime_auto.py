@@ -8,6 +8,7 @@ from sklearn.datasets import load_breast_cancer
 from test_kernel_shap import _brute_force
 
 import keras_explain as kx
+from keras_explain.engine.draws import PrecisionWarning
 from keras_explain.methods.lime import surrogate
 from keras_explain.methods.lime.base import sample_levels
 
@@ -232,3 +233,20 @@ def test_bad_auto_arguments_are_refused_with_clear_messages(small_cnn, tanh_mlp,
         assert _error(lambda: build(num_samples="auto", max_samples=100)) == (
             "max_samples: expected an integer >= 128 (the first level of num_samples='auto'), received 100."
         ), name
+
+
+def test_examples_stopped_by_max_samples_are_warned_about(breast_cancer_mlp, twelve_features):
+    """A single level never confirms a top 5, so every example stops at max_samples, and is said to."""
+    model, x, rows = breast_cancer_mlp
+    with pytest.warns(PrecisionWarning) as caught:
+        e = kx.LimeTabular(model, x, num_samples="auto", max_samples=128, random_state=0, verbose=0).explain(rows[:3])
+    assert str(caught[0].message) == (
+        "LimeTabular: 3 of 3 example(s) did not reach the tolerance 0.05 within max_samples=128 "
+        "(e.samples_used says how many each drew); raise max_samples or the tolerance."
+    )
+    np.testing.assert_array_equal(e.samples_used, [128, 128, 128])
+    shap_model, background, shap_x = twelve_features
+    with pytest.warns(PrecisionWarning, match=r"^KernelShap: 3 of 3 example\(s\) did not reach the tolerance 1e-09"):
+        kx.KernelShap(shap_model, background, tolerance=1e-9, max_samples=256, random_state=0, verbose=0).explain(
+            shap_x
+        )

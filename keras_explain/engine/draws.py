@@ -8,6 +8,7 @@ alone, not on the batch size or on the other examples.
 """
 
 import dataclasses
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -16,6 +17,22 @@ from keras_explain.engine.errors import check_int, fail
 
 #: Draws per example of the first level of samples="auto".
 FIRST_SAMPLES = 16
+
+
+class PrecisionWarning(UserWarning):
+    """Examples of an "auto" run that reached its sample limit before its tolerance."""
+
+
+def warn_short(method, short, count, tolerance, limit_name, limit):
+    """Warn (PrecisionWarning) when `short` of `count` examples stopped at the limit, not at the tolerance."""
+    if short:
+        warnings.warn(
+            f"{method}: {short} of {count} example(s) did not reach the tolerance {tolerance:g} within "
+            f"{limit_name}={limit} (e.samples_used says how many each drew); raise {limit_name} or the "
+            f"tolerance.",
+            PrecisionWarning,
+            stacklevel=5,
+        )
 
 
 def check_draws(samples, tolerance, max_samples):
@@ -65,7 +82,7 @@ def relative_errors(total, squares, counts):
         return np.where(error == 0, 0.0, error / size)
 
 
-def more_draws(plan, sums, draws, tolerance, max_samples, run_draws):
+def more_draws(plan, sums, draws, tolerance, max_samples, run_draws, name):
     """The levels of samples="auto" after the first: each level doubles the draws of the examples not yet precise.
 
     An example stops once `relative_errors` of its own sums is at most
@@ -81,6 +98,8 @@ def more_draws(plan, sums, draws, tolerance, max_samples, run_draws):
         tolerance, max_samples: the stopping rule.
         run_draws: callable(plan of the examples still running, first draw,
             count) -> the `DrawStatistics` sums of those draws.
+        name: the method named in the `PrecisionWarning` for examples that
+            stop at `max_samples` above the tolerance.
 
     Returns:
         (sums over every draw, draws per example (N,) int64).
@@ -90,6 +109,7 @@ def more_draws(plan, sums, draws, tolerance, max_samples, run_draws):
     while True:
         todo = np.flatnonzero(~(relative_errors(total, squares, used) <= tolerance))
         if not len(todo) or 2 * used[todo[0]] > max_samples:
+            warn_short(name, len(todo), plan.num_examples, tolerance, "max_samples", max_samples)
             return {"sum": total, "sum_squares": squares}, used
         count = int(used[todo[0]])
         added = run_draws(example_subset(plan, todo), count, count)

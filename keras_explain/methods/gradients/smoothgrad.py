@@ -223,7 +223,9 @@ class SmoothGrad(Explainer):
     def finish(self, plan, sums):
         used = np.full(plan.num_examples, self.draws, np.int64)
         if self.samples == "auto":
-            sums, used = more_draws(plan, sums, self.draws, self.tolerance, self.max_samples, self._run_draws)
+            sums, used = more_draws(
+                plan, sums, self.draws, self.tolerance, self.max_samples, self._run_draws, "SmoothGrad"
+            )
         mean = sums["sum"] / used.reshape((-1,) + (1,) * (sums["sum"].ndim - 1))
         if self.mode == "mean":
             # The wrapped explainer finishes the mean, keeping what it reports

@@ -64,6 +64,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_explain.methods.lime.surrogate as surrogate
+from keras_explain.engine.draws import warn_short
 from keras_explain.engine.errors import check_choice, check_float, check_int, fail
 from keras_explain.engine.explainer import Explainer
 from keras_explain.methods.lime.surrogate import fit_by_feature_count
@@ -226,6 +227,7 @@ class LimeBase(Explainer):
             todo, previous, start = todo[~done], signature[~done], stop
             if not len(todo):
                 break
+        warn_short(type(self).__name__, len(todo), plan.num_examples, self.tolerance, "max_samples", self.max_samples)
         return sums.statistics(), used
 
 

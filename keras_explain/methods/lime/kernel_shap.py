@@ -10,6 +10,7 @@ import tensorflow as tf
 
 import keras_explain.methods.lime.surrogate as surrogate
 from keras_explain.engine.checks import explained_scores
+from keras_explain.engine.draws import warn_short
 from keras_explain.engine.errors import check_int, fail
 from keras_explain.engine.explainer import row_size
 from keras_explain.engine.registry import register
@@ -347,6 +348,8 @@ class KernelShap(LimeBase, BackgroundExplainer):
             signature = top_signature(fitted[:, None])
             done &= np.zeros(len(todo), bool) if previous is None else np.all(signature == previous, axis=(1, 2))
             last = budget >= 2**size - 2 or level == self.max_samples
+            if last and budget < 2**size - 2:
+                warn_short("KernelShap", int((~done).sum()), count, self.tolerance, "max_samples", self.max_samples)
             done |= last
             for key, value in (("values", fitted), ("errors", errors), ("used", len(masks))):
                 result[key][todo] = value

@@ -193,7 +193,9 @@ class GradientShap(TokenInputs, BackgroundExplainer):
     def finish(self, plan, sums):
         if not self.adaptive:
             return self._explained(plan, mean_of_sums(sums["attributions"], self.samples))
-        sums, used = more_draws(plan, sums, plan.pairs, self.tolerance, self.max_samples, self._run_draws)
+        sums, used = more_draws(
+            plan, sums, plan.pairs, self.tolerance, self.max_samples, self._run_draws, "GradientShap"
+        )
         mean = mean_of_sums(sums["sum"], used.reshape((-1,) + (1,) * (sums["sum"].ndim - 1)))
         explanation = self._explained(plan, _split_inputs(plan.x, mean))
         error = relative_errors(sums["sum"], sums["sum_squares"], used)
