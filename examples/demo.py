@@ -80,7 +80,9 @@ def image_explainers(model, background, seed):
         "gradientshap": kx.GradientShap(model, background, samples=200, random_state=seed),
         # Draws until the mean map's standard error is within 20 % of its norm (expected
         # gradients are noisy: 5 % takes thousands of draws on these digits).
-        "gradientshap_auto": kx.GradientShap(model, background, samples="auto", tolerance=0.2, random_state=seed),
+        "gradientshap_auto": kx.GradientShap(
+            model, background, samples="auto", tolerance=0.2, max_samples=1024, random_state=seed
+        ),
         "kernel_shap": kx.KernelShap(model, background[:20], feature_groups=blocks, random_state=seed),
     }
 

@@ -99,3 +99,13 @@ def test_ids_that_are_not_exact_integers_are_refused(saved, capsys):
         assert code == 2
         assert captured.err.strip().splitlines()[-1] == f"{PREFIX}INPUT: expected {message}"
         assert not out.exists()
+
+
+def test_num_samples_auto_from_the_command_line(saved, capsys):
+    e, _, _ = _explained(saved, "functional", "lime_text", "--num-samples", "auto", "--seed", "4", capsys=capsys)
+    model = saved.files["functional"][1]
+    expected = kx.LimeText(model, num_samples="auto", random_state=4, verbose=0).explain(saved.ids)
+    np.testing.assert_array_equal(e.attributions, expected.attributions)
+    np.testing.assert_array_equal(e.extras["samples_used"], expected.samples_used)
+    code, captured, _ = _run(saved, "functional", "lime_text", "--num-samples", "many", capsys=capsys)
+    assert code == 2 and "--num-samples: invalid sample_count value: 'many'" in captured.err

@@ -79,7 +79,8 @@ def check_files(args):
     formats = parse_formats(args.format)
     options = parse_options(args.option)
     _check_options(options)
-    check_int("--num-samples", args.num_samples, minimum=1, allow_none=True)
+    if args.num_samples != "auto":
+        check_int("--num-samples", args.num_samples, minimum=1, allow_none=True)
     check_int("--batch-size", args.batch_size, minimum=1, allow_none=True)
     check_int("--seed", args.seed, minimum=0)
     if args.preprocess is not None and args.preprocess not in io.PREPROCESSING:

@@ -40,6 +40,11 @@ EXPLAIN_EPILOG = (
     "exit status: 0 success, 2 bad usage or input (one line on stderr), 1 unexpected failure"
 )
 
+def sample_count(text):
+    """`--num-samples`: an integer, or "auto" (the methods' num_samples="auto")."""
+    return "auto" if text == "auto" else int(text)
+
+
 _DEBUG = (("--debug",), dict(action="store_true", help="show the traceback of an error"))
 
 #: The arguments of `explain`, in the order --help lists them: (names, keywords).
@@ -111,10 +116,10 @@ EXPLAIN_ARGUMENTS = (
     (
         ("--num-samples",),
         dict(
-            type=int,
+            type=sample_count,
             metavar="N",
             help="samples per input for sampling methods (num_samples of LIME, samples of "
-            "SmoothGrad and GradientSHAP)",
+            "SmoothGrad and GradientSHAP), or auto: as many as each input needs",
         ),
     ),
     (
