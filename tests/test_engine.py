@@ -273,3 +273,23 @@ def test_group_sums_are_bit_identical_for_every_batch_size():
         np.testing.assert_array_equal(results[0], other)
     exact = values.astype(np.float64).reshape(n, pairs, 4).sum(axis=1).astype(np.float32)
     np.testing.assert_array_equal(results[0], exact)
+
+
+def test_plan_subset_takes_the_chosen_examples_of_every_part():
+    from keras_explain.engine.plan import Plan
+
+    x = tf.constant(np.arange(12, dtype="float32").reshape(4, 3))
+    plan = Plan(
+        x=[x, x * 10], targets=np.array([0, 1, 2, 3]), predictions=np.eye(4), pairs=2,
+        per_example={"seed": np.array([5, 6, 7, 8]), "row": x}, per_pair={"mask": np.arange(8)},
+        per_pair_index={"alpha": np.array([0.25, 0.75])}, extras={"kept": 1},
+    )
+    part = plan.subset(np.array([3, 1]))
+    np.testing.assert_array_equal(part.x[0].numpy(), x.numpy()[[3, 1]])
+    np.testing.assert_array_equal(part.x[1].numpy(), 10 * x.numpy()[[3, 1]])
+    np.testing.assert_array_equal(part.targets, [3, 1])
+    np.testing.assert_array_equal(part.predictions, np.eye(4)[[3, 1]])
+    np.testing.assert_array_equal(part.per_example["seed"], [8, 6])
+    np.testing.assert_array_equal(part.per_example["row"].numpy(), x.numpy()[[3, 1]])
+    np.testing.assert_array_equal(part.per_pair["mask"], [6, 7, 2, 3])
+    assert part.per_pair_index is plan.per_pair_index and part.extras == {"kept": 1} and part.pairs == 2

@@ -7,11 +7,9 @@ example's own sums at a fixed draw count, so results depend on the seed
 alone, not on the batch size or on the other examples.
 """
 
-import dataclasses
 import warnings
 
 import numpy as np
-import tensorflow as tf
 
 from keras_explain.engine.errors import check_int, fail
 
@@ -112,23 +110,7 @@ def more_draws(plan, sums, draws, tolerance, max_samples, run_draws, name):
             warn_short(name, len(todo), plan.num_examples, tolerance, "max_samples", max_samples)
             return {"sum": total, "sum_squares": squares}, used
         count = int(used[todo[0]])
-        added = run_draws(example_subset(plan, todo), count, count)
+        added = run_draws(plan.subset(todo), count, count)
         total[todo] += added["sum"]
         squares[todo] += added["sum_squares"]
         used[todo] += count
-
-
-def example_subset(plan, examples):
-    """`plan` restricted to `examples` (indices into its examples), with their per-example values."""
-    rows = tf.constant(examples, tf.int32)
-
-    def gather(value):
-        return tf.nest.map_structure(lambda part: tf.gather(part, rows), value)
-
-    return dataclasses.replace(
-        plan,
-        x=gather(plan.x),
-        targets=plan.targets[examples],
-        predictions=None if plan.predictions is None else plan.predictions[examples],
-        per_example={key: gather(value) for key, value in plan.per_example.items()},
-    )

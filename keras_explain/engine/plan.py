@@ -4,6 +4,7 @@ import dataclasses
 from typing import Any, Dict, Optional
 
 import numpy as np
+import tensorflow as tf
 
 
 @dataclasses.dataclass
@@ -47,3 +48,33 @@ class Plan:
     @property
     def num_groups(self):
         return self.num_examples * self.pairs // (self.group_size or self.pairs)
+
+    def subset(self, examples):
+        """This plan restricted to `examples` (an int array of indices into its examples).
+
+        `x`, `targets`, `predictions`, every per-example value and the rows
+        of `per_pair` are those of the chosen examples, in that order; the
+        rest is kept. Methods that refine some examples further (levels of
+        samples="auto") run such subsets with `run_plan`.
+        """
+        examples = np.asarray(examples, np.int64)
+        rows = tf.constant(examples, tf.int32)
+
+        def gather(value):
+            if isinstance(value, np.ndarray):
+                return value[examples]
+            return tf.nest.map_structure(lambda part: tf.gather(part, rows), value)
+
+        per_pair = {}
+        for key, value in self.per_pair.items():
+            value = np.asarray(value)
+            grid = value.reshape((self.num_examples, self.pairs) + value.shape[1:])[examples]
+            per_pair[key] = grid.reshape((-1,) + value.shape[1:])
+        return dataclasses.replace(
+            self,
+            x=gather(self.x),
+            targets=self.targets[examples],
+            predictions=None if self.predictions is None else self.predictions[examples],
+            per_example={key: gather(value) for key, value in self.per_example.items()},
+            per_pair=per_pair,
+        )

@@ -257,27 +257,17 @@ def sample_levels(max_samples):
 
 def level_plan(plan, examples, start, stop, sums):
     """The plan of samples start ... stop - 1 of `examples`, summed into `sums` (an Accumulator)."""
-    rows = tf.constant(examples, tf.int32)
-
-    def gather(value):
-        if isinstance(value, np.ndarray):
-            return value[examples]
-        return tf.nest.map_structure(lambda v: tf.gather(v, rows), value)
-
-    per_example = {key: gather(value) for key, value in plan.per_example.items()}
+    part = plan.subset(examples)
+    per_example = dict(part.per_example)
     per_example["level_example"] = examples.astype(np.int32)
     per_example["level_offset"] = np.full(len(examples), start, np.int32)
     per_pair = {}
-    for key, value in plan.per_pair.items():
-        value = np.asarray(value)
-        grid = value.reshape((plan.num_examples, plan.pairs) + value.shape[1:])[examples, start:stop]
+    for key, value in part.per_pair.items():
+        grid = value.reshape((len(examples), plan.pairs) + value.shape[1:])[:, start:stop]
         per_pair[key] = grid.reshape((-1,) + value.shape[1:])
     level = SurrogateSums(None, None, stop - start, sums=sums, examples=examples, offset=start)
     return dataclasses.replace(
-        plan,
-        x=tf.gather(plan.x, rows),
-        targets=plan.targets[examples],
-        predictions=None if plan.predictions is None else plan.predictions[examples],
+        part,
         per_example=per_example,
         pairs=stop - start,
         group_size=1,

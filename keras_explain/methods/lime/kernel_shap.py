@@ -360,13 +360,10 @@ class KernelShap(LimeBase, BackgroundExplainer):
 
     def _coalition_values(self, plan, examples, masks, verbose):
         """v(z) (n, S) of the coalitions `masks` for `examples`, through the engine."""
-        rows = tf.constant(examples, tf.int32)
+        part = plan.subset(examples)
         level = dataclasses.replace(
-            plan,
-            x=tf.gather(plan.x, rows),
-            targets=plan.targets[examples],
-            predictions=plan.predictions[examples],
-            per_example={"labels": plan.per_example["labels"][examples]},
+            part,
+            per_example={"labels": part.per_example["labels"]},
             pairs=len(masks),
             group_size=1,
             per_pair_index={"coalition": pack_coalitions(masks)},
