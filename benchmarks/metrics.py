@@ -18,10 +18,11 @@ with the same settings, the same model, inputs, attributions and targets
 the timed call (xplique computes its reference predictions in the
 constructor; ours in the call).
 
-The lower bound is the same number of model rows (the perturbed inputs plus
-one prediction per image) through a bare compiled call (`tf.function` of
-`model(rows, training=False)`, traced before timing), in batches of the size
-ours uses, outputs fetched as numpy. Its inputs are built once before
+The lower bound is the same number of model rows (the perturbed inputs,
+plus one prediction per image for MuFidelity, which reads f(x); Deletion
+and Insertion given the targets need none, their curves start or end at x)
+through a bare compiled call (`tf.function` of `model(rows,
+training=False)`, traced before timing), in batches of the size ours uses, outputs fetched as numpy. Its inputs are built once before
 timing (one full batch and the last, shorter one, each fed as often as ours
 sends such batches: a model's cost does not depend on the values).
 
@@ -30,7 +31,10 @@ ours. The agreement of the mean scores with xplique's is printed (equal for
 Deletion and Insertion; MuFidelity draws other random subsets).
 
 The contenders of a case alternate for `--repeats` rounds (3) after one
-untimed call each (which traces); the table gives wall-clock medians.
+untimed round each (which traces). A round makes `--calls` calls (20 for
+workloads under 2**22 input values, such as the digits CNN's, whose call
+lasts tens of milliseconds; else 1); the table gives the wall-clock median
+per call.
 
 How to run
 ----------
@@ -143,6 +147,17 @@ def lower_bound(model, x, rows, batch_size):
     return lambda: [function(feed).numpy() for feed in feeds]
 
 
+def repeated(function, calls):
+    """`function` called `calls` times in one timed round (short workloads), its last value."""
+
+    def run():
+        for _ in range(calls - 1):
+            function()
+        return function()
+
+    return run
+
+
 def metric_case(name, model_name, model, x, args):
     explanation = kx.GradientSaliency(model, verbose=0).explain(x)
     a, targets = explanation.attributions, explanation.targets
@@ -150,13 +165,15 @@ def metric_case(name, model_name, model, x, args):
     probe = kx.metrics.Deletion()
     batch_size = probe.engine(model).batch_size_for(tf.constant(x))
     ours, peer, pairs = ours_and_peer(name, args, model, x, one_hot, batch_size)
-    rows = len(x) * pairs + len(x)
+    # MuFidelity reads f(x) besides its perturbations; Deletion and Insertion, given targets, do not.
+    rows = len(x) * pairs + (len(x) if name == "mufidelity" else 0)
+    calls = args.calls if args.calls is not None else (20 if len(x) * pairs * x[0].size < 2**22 else 1)
     runs = {
-        "lower bound": lower_bound(model, x, rows, batch_size),
-        "ours": lambda: ours(model, x, a, targets=targets),
+        "lower bound": repeated(lower_bound(model, x, rows, batch_size), calls),
+        "ours": repeated(lambda: ours(model, x, a, targets=targets), calls),
     }
     if xplique is not None:
-        runs["xplique"] = lambda: peer(a)
+        runs["xplique"] = repeated(lambda: peer(a), calls)
     rounds = interleaved_rounds(runs, args.repeats, warmups=dict(runs))
     notes = [f"ours mean {rounds.outputs['ours'].mean:.4f}"]
     if xplique is not None:
@@ -165,7 +182,8 @@ def metric_case(name, model_name, model, x, args):
         "name": f"{name}, {model_name}",
         "metric": name,
         "rounds": rounds,
-        "times": rounds.medians(),
+        "calls": calls,
+        "times": {key: value / calls for key, value in rounds.medians().items()},
         "cpu": rounds.medians("cpu"),
         "batch_size": batch_size,
         "model_rows": rows,
@@ -178,14 +196,14 @@ def metric_case(name, model_name, model, x, args):
 
 
 def markdown_table(results):
-    headings = ["metric, model", "workload", "model rows", "rows per call", "lower bound (s)", "ours (s)",
-                "xplique (s)", "ours / lower bound", "xplique / ours"]
+    headings = ["metric, model", "workload", "model rows", "rows per call", "calls per round", "lower bound (ms)",
+                "ours (ms)", "xplique (ms)", "ours / lower bound", "xplique / ours"]
     lines = ["| " + " | ".join(headings) + " |", "|---|---|" + "---:|" * (len(headings) - 2)]
     for r in results:
         times = r["times"]
-        cells = [r["name"], r["workload"], f"{r['model_rows']:,}", str(r["batch_size"])]
-        cells += [f"{times['lower bound']:.2f}", f"{times['ours']:.2f}"]
-        cells.append(f"{times['xplique']:.2f}" if "xplique" in times else "-")
+        cells = [r["name"], r["workload"], f"{r['model_rows']:,}", str(r["batch_size"]), str(r["calls"])]
+        cells += [f"{times['lower bound'] * 1e3:.1f}", f"{times['ours'] * 1e3:.1f}"]
+        cells.append(f"{times['xplique'] * 1e3:.1f}" if "xplique" in times else "-")
         cells += [ratio(times["ours"], times["lower bound"]), ratio(times.get("xplique"), times["ours"])]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -230,6 +248,10 @@ def parse_args(argv=None):
     parser.add_argument("--image-size", type=int, default=None, help="MobileNetV2: image side (default 224)")
     parser.add_argument("--steps", type=int, default=None, help="Deletion, Insertion: steps (default 50)")
     parser.add_argument("--nb-samples", type=int, default=None, help="MuFidelity: subsets (default 200)")
+    parser.add_argument(
+        "--calls", type=int, default=None,
+        help="calls per timed round (default 20 for workloads under 2**22 input values, else 1)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     add_run_options(parser, quick="smoke run: small sizes, 1 round")
     args = apply_defaults(
@@ -250,8 +272,8 @@ def parse_args(argv=None):
         parser.error(f"--metrics: choose from {', '.join(METRICS)}")
     if not args.models or any(m not in ("digits", "mobilenet") for m in args.models):
         parser.error("--models: choose from digits, mobilenet")
-    if min(args.repeats, args.digits, args.images, args.steps, args.epochs) < 1 or args.nb_samples < 2:
-        parser.error("--repeats, --digits, --images, --steps, --epochs must be >= 1 and --nb-samples >= 2")
+    if min(args.repeats, args.digits, args.images, args.steps, args.epochs, args.calls or 1) < 1 or args.nb_samples < 2:
+        parser.error("--repeats, --digits, --images, --steps, --epochs, --calls must be >= 1 and --nb-samples >= 2")
     return args
 
 
@@ -279,11 +301,11 @@ def main(argv=None):
         missing = " xplique is not installed: its columns are skipped." if xplique is None else ""
         body = (
             f"{provenance(command, library_versions)}; {load} on {os.cpu_count()} shared cores.\n\n"
-            f"Median wall-clock seconds of {args.repeats} interleaved round(s), after one untimed call of "
-            f"each contender. Deletion and Insertion with steps={args.steps} (baseline 0), MuFidelity with "
+            f"Median wall-clock milliseconds per call over {args.repeats} interleaved round(s) of "
+            f"'calls per round' calls each, after one untimed round of each contender. Deletion and Insertion with steps={args.steps} (baseline 0), MuFidelity with "
             f"grid_size=9, subset_percent=0.2, nb_samples={args.nb_samples}, on gradient saliency maps. The "
-            f"lower bound is the same number of model rows (perturbed inputs and one prediction per image) "
-            f"through a bare compiled call (`tf.function` of the model) in batches of the rows per call ours "
+            f"lower bound is the same number of model rows (perturbed inputs, and one prediction per image "
+            f"for MuFidelity) through a bare compiled call (`tf.function` of the model) in batches of the rows per call ours "
             f"uses, inputs built before timing. xplique gets the same batch size, model, inputs, "
             f"attributions and targets.{missing}\n\n"
             f"{table}\n\nTargets (wall-clock medians above):\n\n{targets}\n\n{notes}\n"

@@ -215,3 +215,17 @@ def test_rank_correlation_matches_spearman():
     a = rng.integers(0, 5, size=(6, 7)).astype(float)  # many ties
     b = a + rng.normal(size=a.shape)
     assert rank_correlation(a, b) == pytest.approx(stats.spearmanr(a.ravel(), b.ravel())[0], abs=1e-12)
+
+
+def test_row_ranks_equal_scipy_with_ties_and_signed_zeros():
+    stats = pytest.importorskip("scipy.stats")
+    from keras_explain.metrics.statistics import row_correlations, row_ranks
+
+    rng = np.random.default_rng(1)
+    tied = rng.integers(-3, 4, size=(9, 31)).astype(float)
+    tied[0, :5] = [0.0, -0.0, 0.0, -0.0, 0.0]  # -0.0 and 0.0 are one value
+    for values in (tied, rng.normal(size=(4, 50)), np.ones((2, 6))):
+        np.testing.assert_array_equal(row_ranks(values), stats.rankdata(values, axis=1) - 1)
+    other = tied + rng.normal(size=tied.shape)
+    expected = [stats.spearmanr(a, b)[0] for a, b in zip(tied, other)]
+    np.testing.assert_allclose(row_correlations(tied, other, "spearman"), expected, atol=1e-12)

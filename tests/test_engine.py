@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import keras_explain as kx
-from keras_explain.engine.batching import collect_groups, iterate_groups, segment_sums
+from keras_explain.engine.batching import collect_groups, expand_rows, iterate_groups, segment_sums
 from keras_explain.engine.registry import methods_taking_several_inputs
 
 
@@ -87,6 +87,7 @@ def test_group_sums_match_brute_force(samples, group_size, batch_size):
     seen = []
 
     def step(feed):
+        feed = expand_rows(feed)
         seen.append(len(feed["segment"]))
         value = tf.gather(data, feed["example_index"]) * tf.cast(feed["pair_index"] + 1, tf.float32)[:, None]
         return segment_sums({"v": value}, tf.constant(feed["segment"]))
@@ -246,7 +247,7 @@ def test_memory_is_bounded_by_batch_size(small_cnn, images, monkeypatch):
         original = explainer._step.__call__
 
         def spy(kind, tensors, original=original):
-            seen.append(max(len(v) for v in tensors.values()))
+            seen.append(max(len(v) for v in expand_rows(tensors).values()))
             return original(kind, tensors)
 
         monkeypatch.setattr(explainer, "_step", spy)
@@ -261,6 +262,7 @@ def test_group_sums_are_bit_identical_for_every_batch_size():
     values = rng.normal(size=(n * pairs, 4)).astype("float32") * np.float32(1e3)
 
     def step(feed):
+        feed = expand_rows(feed)
         index = feed["example_index"] * pairs + feed["pair_index"]
         return segment_sums({"v": tf.gather(values, index)}, tf.constant(feed["segment"]))
 
@@ -293,3 +295,24 @@ def test_plan_subset_takes_the_chosen_examples_of_every_part():
     np.testing.assert_array_equal(part.per_example["row"].numpy(), x.numpy()[[3, 1]])
     np.testing.assert_array_equal(part.per_pair["mask"], [6, 7, 2, 3])
     assert part.per_pair_index is plan.per_pair_index and part.extras == {"kept": 1} and part.pairs == 2
+
+
+def test_pair_below_equals_uniforms_below_the_probability():
+    """The subsets compared on the bits are those of the uniforms, at every edge of the threshold."""
+    from keras_explain.engine.random import pair_below, pair_uniforms, philox_words
+
+    seed, first = tf.constant(5, tf.int64), tf.constant(3, tf.int64)
+    # A batch reads its part of one stream: the words of pairs 3 ... 9 whether or not 0 ... 2 come first.
+    for size in (1, 3, 4, 81):
+        whole = philox_words(seed, tf.constant(0, tf.int64), 10, size).numpy()
+        np.testing.assert_array_equal(whole[3:], philox_words(seed, first, 7, size).numpy())
+        assert len(np.unique(whole)) == whole.size
+    uniforms = pair_uniforms(seed, first, 3000, 81).numpy()
+    step = 2.0**-23
+    for probability in (0.0, 0.2, 0.5, 1 / 3, 0.999999, 1.0, 1.5 * step, 2.5 * step, 2 * step, 1 - 0.5 * step):
+        below = pair_below(seed, first, 3000, 81, probability).numpy()
+        np.testing.assert_array_equal(below, uniforms < np.float32(probability))
+    # A uniform lands exactly on the threshold: strictly below leaves it out.
+    value = float(uniforms[7, 11])
+    assert not pair_below(seed, first, 3000, 81, value).numpy()[7, 11]
+    assert pair_below(seed, first, 3000, 81, np.nextafter(np.float32(value), np.float32(1))).numpy()[7, 11]

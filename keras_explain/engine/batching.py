@@ -4,9 +4,9 @@ Work is a list of *pairs* (example i, pair index k) for N examples and P pairs
 per example, ordered example-major: pair p is example p // P, index p % P. A
 pair is one kernel evaluation: an interpolation step, a noise draw, a
 perturbation or a background row, depending on the method. The loop cuts the
-pairs into batches of at most `batch_size`, gathers each pair's per-example
-rows, and calls the compiled step, which sums the pair results of every group
-of `group_size` consecutive pairs inside the graph. Groups cut by a batch
+pairs into batches of at most `batch_size` and calls the compiled step, which
+gathers each pair's per-example rows (`expand_rows`) and sums the pair
+results of every group of `group_size` consecutive pairs inside the graph. Groups cut by a batch
 boundary are completed here, and memory is bounded by one batch.
 
 Sums are taken in float64, in the graph and across batches, and rounded to
@@ -28,6 +28,9 @@ import sys
 import keras
 import numpy as np
 import tensorflow as tf
+
+#: The keys under which `iterate_groups` hands a step what `expand_rows` gathers.
+PER_EXAMPLE, PER_PAIR_INDEX, SPAN = "__per_example__", "__per_pair_index__", "__span__"
 
 
 def flatten_results(values):
@@ -107,10 +110,11 @@ def iterate_groups(
     """Run `step` over all (example, pair index) pairs and yield completed group sums.
 
     Args:
-        step: callable(tensors: dict) -> dict of tensors (G_local, ...). It is
-            given the per-example rows gathered for each pair, the per-pair
-            rows, `"example_index"` (B,) int32, `"pair_index"` (B,) int32 and
-            `"segment"` (B,) int32 local group ids, and must return group sums
+        step: callable(feed: dict) -> dict of tensors (G_local, ...). Its
+            `expand_rows(feed)` (a `CompiledStep` expands every feed) holds
+            the per-example rows gathered for each pair, the per-pair rows,
+            `"example_index"` (B,) int32, `"pair_index"` (B,) int32 and
+            `"segment"` (B,) int32 local group ids; it must return group sums
             (see `segment_sums`).
         per_example: dict name -> array or tensor (N, ...), gathered per pair.
         num_examples: N.
@@ -143,16 +147,11 @@ def iterate_groups(
     carry = None
     for start in range(0, total, batch_size):
         stop = min(start + batch_size, total)
-        indices = np.arange(start, stop, dtype=np.int64)
-        examples = (indices // pairs).astype(np.int32)
-        groups = indices // group_size
-        first = int(groups[0])
-        feed = {k: _gather(v, examples) for k, v in tensors.items()}
+        first = start // group_size
+        # The rows are gathered inside the compiled step (`expand_rows`), not here.
+        feed = {PER_EXAMPLE: tensors, PER_PAIR_INDEX: shared}
+        feed[SPAN] = np.array([start, stop, pairs, group_size], dtype=np.int64)
         feed.update({k: v[start:stop] for k, v in per_pair.items()})
-        feed["example_index"] = examples
-        feed["pair_index"] = (indices % pairs).astype(np.int32)
-        feed.update({k: _gather(v, feed["pair_index"]) for k, v in shared.items()})
-        feed["segment"] = (groups - first).astype(np.int32)
         feed.update(whole)
         out = {k: np.asarray(v) for k, v in step(feed).items()}
         if carry is not None:
@@ -171,6 +170,35 @@ def iterate_groups(
                 yield first, {k: v[:-1] for k, v in out.items()}
         if bar is not None:
             bar.update(stop)
+
+
+def expand_rows(feed):
+    """A batch's feed as its step reads it: every pair's rows gathered, in the graph.
+
+    `iterate_groups` hands the step the per-example values whole (under
+    `PER_EXAMPLE`), the shared per-pair-index values whole (`PER_PAIR_INDEX`)
+    and the batch's span [first pair, end, P, group size] (`SPAN`); this
+    gathers the rows of the batch's pairs and adds `"example_index"`,
+    `"pair_index"` and `"segment"` (B,) int32. Inside a compiled step that is
+    one graph, with no eager op per batch. A feed without a span is returned
+    as it is.
+    """
+    if SPAN not in feed:
+        return feed
+    feed = dict(feed)
+    span = feed.pop(SPAN)
+    indices = tf.range(span[0], span[1])
+    examples = tf.cast(indices // span[2], tf.int32)
+    pair_index = tf.cast(indices % span[2], tf.int32)
+    groups = indices // span[3]
+    for key, value in feed.pop(PER_EXAMPLE).items():
+        feed[key] = _gather(value, examples)
+    for key, value in feed.pop(PER_PAIR_INDEX).items():
+        feed[key] = _gather(value, pair_index)
+    feed["example_index"] = examples
+    feed["pair_index"] = pair_index
+    feed["segment"] = tf.cast(groups - groups[0], tf.int32)
+    return feed
 
 
 def _gather(value, rows):

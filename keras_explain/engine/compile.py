@@ -1,12 +1,17 @@
 """The one compile helper: a tf.function traced once per input signature.
 
 Every argument is a tensor, or a list of tensors (one per input of a model
-with several inputs), whose first dimension is the batch. The function is
-traced with that dimension set to None, so a second call, a new batch size or
-the shorter last batch all reuse the same graph.
+with several inputs), whose first dimension is the batch (or, for the
+values the batching loop hands over whole, the examples). The function is
+traced with that dimension set to None, so a second call, a new batch size,
+the shorter last batch or another number of examples all reuse the same
+graph. A feed of the batching loop is expanded into its rows inside the
+graph first (`keras_explain.engine.batching.expand_rows`).
 """
 
 import tensorflow as tf
+
+from keras_explain.engine.batching import expand_rows
 
 
 def _relaxed_spec(value):
@@ -25,9 +30,9 @@ class CompiledStep:
     """
 
     def __init__(self, fn, run_eagerly=False):
-        self._fn = fn
+        self._fn = lambda kind, tensors: fn(kind, expand_rows(tensors))
         self.run_eagerly = bool(run_eagerly)
-        self._function = tf.function(fn, autograph=False)
+        self._function = tf.function(self._fn, autograph=False)
         self._concrete = {}
 
     def __call__(self, kind, tensors):

@@ -1,7 +1,7 @@
 """Counter-based random draws for batches of consecutive pairs, in the compiled step.
 
 A batch of the engine is a run of consecutive pairs, so one Philox call per
-batch, its counter set by the batch's first pair, gives every pair the same
+batch (`philox_words`), its counter set by the batch's first pair, gives every pair the same
 draws whatever the batch it falls in: no per-pair loop, and results that do
 not depend on `batch_size`. `pair_bits` addresses each pair by (example,
 sample) instead, for samplers whose sample k must not depend on the number
@@ -16,18 +16,15 @@ _GAMMA = 0x9E3779B97F4A7C15
 _MIX = (0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
 
 
-def philox_bits(seed, first_pair, num_pairs, size):
-    """One 64-bit draw per (pair, feature), a pure function of (seed, pair, feature).
+def philox_words(seed, first_pair, num_pairs, size):
+    """One 32-bit draw per (pair, feature), a pure function of (seed, pair, feature).
 
-    The draws of pair p are Philox-4x32-10 blocks p * ceil(size / 2) ... of
-    the stream keyed by `seed`: one uint64 per (pair, feature), padded to an
-    even count per pair so that each pair starts on a block boundary. A batch
-    of consecutive pairs starting at `first_pair` reads exactly its part of
-    the stream, so the samples do not depend on how pairs are cut into
-    batches (results are invariant to `batch_size`).
-
-    LIME's tabular sampler reads two 24-bit integers from each draw (bits
-    40-63 and 16-39); `pair_uniforms` reads the top 23.
+    The draws of pair p are Philox-4x32-10 blocks p * ceil(size / 4) ... of
+    the stream keyed by `seed` (each block is four words), padded to a
+    multiple of four per pair so that each pair starts on a block boundary.
+    A batch of consecutive pairs starting at `first_pair` reads exactly its
+    part of the stream, so the samples do not depend on how pairs are cut
+    into batches (results are invariant to `batch_size`).
 
     Args:
         seed: int64 scalar tensor (the Philox key).
@@ -37,29 +34,45 @@ def philox_bits(seed, first_pair, num_pairs, size):
         size: F, features per pair (a Python int).
 
     Returns:
-        uint64 tensor (num_pairs, size).
+        uint32 tensor (num_pairs, size).
     """
-    padded = size + size % 2
-    counter = tf.stack([tf.cast(first_pair, tf.uint64) * (padded // 2), tf.constant(0, tf.uint64)])
+    padded = -(-size // 4) * 4
+    counter = tf.stack([tf.cast(first_pair, tf.uint64) * (padded // 4), tf.constant(0, tf.uint64)])
     key = tf.reshape(tf.bitcast(tf.cast(seed, tf.int64), tf.uint64), [1])
-    bits = tf.raw_ops.StatelessRandomUniformFullIntV2(
-        shape=tf.stack([num_pairs * padded]), key=key, counter=counter, alg=_PHILOX, dtype=tf.uint64
+    words = tf.raw_ops.StatelessRandomUniformFullIntV2(
+        shape=tf.stack([num_pairs * padded]), key=key, counter=counter, alg=_PHILOX, dtype=tf.uint32
     )
-    bits = tf.reshape(bits, [-1, padded])
-    return bits[:, :size] if padded != size else bits
+    words = tf.reshape(words, [-1, padded])
+    return words[:, :size] if padded != size else words
 
 
 def pair_uniforms(seed, first_pair, num_pairs, size):
     """Uniforms in (0, 1), float32 (num_pairs, size), for consecutive pairs from `first_pair`.
 
     Each value is (k + 0.5) / 2**23 for the top 23 bits k of the pair's
-    `philox_bits`, exact in float32 and never 0 or 1 (with 24 bits the
+    `philox_words`, exact in float32 and never 0 or 1 (with 24 bits the
     largest would round to 1), so `tf.math.ndtri` of it is finite (normal
     draws then reach about 5.2 standard deviations).
     """
-    bits = philox_bits(seed, first_pair, num_pairs, size)
-    top = tf.cast(tf.bitwise.right_shift(bits, tf.constant(41, tf.uint64)), tf.float32)
+    words = philox_words(seed, first_pair, num_pairs, size)
+    top = tf.cast(tf.bitwise.right_shift(words, tf.constant(9, tf.uint32)), tf.float32)
     return (top + 0.5) * (2.0**-23)
+
+
+def pair_below(seed, first_pair, num_pairs, size, probability):
+    """`pair_uniforms(...) < probability`, bool (num_pairs, size), read from the words directly.
+
+    With p the float32 of `probability`, (k + 0.5) / 2**23 < p holds exactly
+    when the top 23 bits k are below t = ceil(p * 2**23 - 0.5), that is when
+    the word is below t * 2**9: one comparison per value instead of the
+    uniforms' shift, conversion and scaling, and the same draws.
+    """
+    scaled = float(np.float32(probability)) * 2.0**23 - 0.5
+    threshold = int(np.clip(np.ceil(scaled), 0, 2**23)) << 9
+    words = philox_words(seed, first_pair, num_pairs, size)
+    if threshold >= 2**32:
+        return tf.ones_like(words, dtype=tf.bool)
+    return words < tf.constant(threshold, tf.uint32)
 
 
 def pair_bits(seed, example, sample, size):

@@ -17,10 +17,13 @@ import numpy as np
 import tensorflow as tf
 
 from keras_explain.engine.errors import check_bool, check_choice, check_finite, check_int, describe, fail
-from keras_explain.engine.explainer import Explainer, Plan
-from keras_explain.engine.random import pair_uniforms
+from keras_explain.engine.explainer import Explainer, Plan, row_size
+from keras_explain.engine.random import pair_below, pair_uniforms
 from keras_explain.engine.targets import resolve_targets
 from keras_explain.explanation import Explanation
+
+#: The most rows a metric's batch holds by default (explainers, which keep gradients, hold 512).
+FORWARD_ROWS = 2048
 
 #: What the metrics may apply to the model's output before reading the target.
 ACTIVATIONS = ("softmax", "sigmoid")
@@ -77,20 +80,34 @@ class MetricInputs:
         x: the examples, numpy (N, ...).
         attributions: float32 (N, ...) like x, or (N, H, W) for images.
         targets: int64 (N,), the explained output per example.
-        predictions: float32 (N, K), the model's outputs at x.
-        scores: float64 (N,), the explained output at x (after `activation`).
         explanation: the Explanation given, or None for plain attributions.
         engine: the explainer running the metric's kernel on this model.
+        activation: what the metric applies to the outputs (see `activated`).
+        predictions: float32 (N, K), the model's outputs at x, run through
+            the model only when first read (the predicted class needs them;
+            Deletion with given targets does not).
+        scores: float64 (N,), the explained output at x (after `activation`).
     """
 
     model: Any
     x: np.ndarray
     attributions: np.ndarray
     targets: np.ndarray
-    predictions: np.ndarray
-    scores: np.ndarray
     explanation: Any
     engine: Any
+    activation: Any = None
+    known_predictions: Any = None
+
+    @property
+    def predictions(self):
+        if self.known_predictions is None:
+            self.known_predictions = self.engine.predict(self.x)
+        return self.known_predictions
+
+    @property
+    def scores(self):
+        outputs = activated(tf.constant(self.predictions), self.activation).numpy()
+        return outputs[np.arange(len(self.x)), self.targets].astype(np.float64)
 
     def __len__(self):
         return len(self.targets)
@@ -113,6 +130,10 @@ class MetricEngine(Explainer):
 
     def batch_kernel(self, rows):
         return self._kernel(self.model_function, rows)
+
+    def default_batch_size(self, x):
+        """About 2**23 input values per batch, at most `FORWARD_ROWS`: forward passes keep no gradients."""
+        return int(np.clip(2**23 // row_size(x), 16, FORWARD_ROWS))
 
 
 class Metric:
@@ -137,7 +158,8 @@ class Metric:
             Defaults to None (the only output).
         batch_size: the largest number of perturbed inputs sent through the
             model at once; bounds memory, never changes results. Defaults to
-            None: chosen from the input size as explainers choose it.
+            None: about 2**23 input values, at least 16 and at most 2048
+            rows (a forward pass only, so four times an explainer's 512).
         run_eagerly: run the kernel as plain Python, for debugging.
             Defaults to False.
     """
@@ -222,11 +244,14 @@ class Metric:
             fail("x", "the explained examples (N, ...) with attributions given as an array", x)
         x = engine.model_function.read(x, "x")
         attributions = check_attributions(attributions, x)
-        predictions = engine.predict(x)
-        targets = resolve_targets(targets, len(x), predictions=predictions)
-        outputs = activated(tf.constant(predictions), self.activation).numpy()
-        scores = outputs[np.arange(len(x)), targets].astype(np.float64)
-        return MetricInputs(model, x, attributions, targets, predictions, scores, found, engine)
+        outputs = engine.model_function.output_size()
+        predictions = None
+        if targets is None or outputs is None:
+            predictions = engine.predict(x)
+            targets = resolve_targets(targets, len(x), predictions=predictions)
+        else:
+            targets = resolve_targets(targets, len(x), num_outputs=outputs)
+        return MetricInputs(model, x, attributions, targets, found, engine, self.activation, predictions)
 
     def engine(self, model):
         """The engine of `model`, built on the first call and reused (compiled once)."""
@@ -368,6 +393,17 @@ def row_draws(rows, pairs, shape, kind="uniform", dtype=tf.float32):
     if kind == "normal":
         uniforms = tf.math.ndtri(uniforms)
     return tf.cast(tf.reshape(uniforms, [-1, *shape]), dtype)
+
+
+def row_subsets(rows, pairs, size, probability):
+    """Random subsets (B, size) for a batch of pairs: each feature in with `probability`.
+
+    Exactly `row_draws(rows, pairs, (size,)) < probability`, the same
+    features for the same seed, compared on the random bits
+    (`keras_explain.engine.random.pair_below`).
+    """
+    first = tf.cast(rows["example_id"][0], tf.int64) * pairs + tf.cast(rows["pair_index"][0], tf.int64)
+    return pair_below(rows["seed"][0], first, tf.shape(rows["example_id"])[0], size, probability)
 
 
 def check_injected(name, values, count, pairs, row_shape, dtype=np.float32):

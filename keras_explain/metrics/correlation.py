@@ -1,5 +1,7 @@
 """MuFidelity and FaithfulnessCorrelation (Bhatt et al. 2020): attribution mass against output drop."""
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
@@ -12,6 +14,7 @@ from keras_explain.metrics.base import (
     check_injected,
     resolve_seed,
     row_draws,
+    row_subsets,
     target_scores,
 )
 from keras_explain.metrics.perturbations import baseline_array, feature_mask
@@ -25,8 +28,9 @@ class SubsetCorrelation(Metric):
     and the drop of the output when S is hidden.
 
     For each example x and each of `nb_samples` subsets S: the drop
-    d_S = f(x) - f(x with S set to the baseline) and the mass
-    m_S = sum of the attributions in S. The score is corr(m, d) over the
+    d_S = f(x) - f(x with S set to the baseline) (f(x) is run in the same
+    batches as the subsets: `nb_samples + 1` model rows per example) and
+    the mass m_S = sum of the attributions in S. The score is corr(m, d) over the
     subsets: 1 when the attributions add up to exactly what hiding does
     (0 when the drops or the masses are all equal).
 
@@ -69,26 +73,34 @@ class SubsetCorrelation(Metric):
         }
         per_pair = {}
         if perturbations is not None:
-            per_pair["hidden"] = check_injected("perturbations", perturbations, count, self.nb_samples, shape)
-        out = self.run(inputs, per_example, self.nb_samples, per_pair=per_pair)
-        drops = inputs.scores[:, None] - out["score"].astype(np.float64)
-        masses = out["mass"].astype(np.float64)
+            hidden = check_injected("perturbations", perturbations, count, self.nb_samples, shape)
+            hidden = hidden.reshape((count, self.nb_samples) + shape)
+            hidden = np.concatenate([hidden, np.zeros((count, 1) + shape, hidden.dtype)], axis=1)
+            per_pair["hidden"] = hidden.reshape((count * self.pairs,) + shape)
+        out = self.run(inputs, per_example, self.pairs, per_pair=per_pair)
+        outputs = out["score"].astype(np.float64)
+        drops = outputs[:, -1:] - outputs[:, :-1]
+        masses = out["mass"][:, :-1].astype(np.float64)
         scores = np.nan_to_num(row_correlations(masses, drops, self.correlation), nan=0.0)
         return self.result(scores, drops=drops, masses=masses)
 
     def kernel(self, model_function, rows):
         x = rows["x"]
-        if "hidden" in rows:
-            chosen = rows["hidden"] > 0.5
-        else:
-            chosen = self.draw(rows, x)
-        mask = self.expand(chosen, x)
+        mask = self.expand(rows["hidden"] > 0.5, x) if "hidden" in rows else self.drawn_mask(rows, x)
+        # The last pair of every example is x itself: f(x) comes from the same batches.
+        subset = tf.reshape(rows["pair_index"] < self.nb_samples, [-1] + [1] * (len(mask.shape) - 1))
+        mask = tf.logical_and(mask, subset)
         perturbed = tf.where(mask, tf.cast(rows["baseline"], x.dtype), x)
-        held = tf.cast(rows["attributions"], tf.float32) * tf.cast(mask, tf.float32)
+        held = tf.where(mask, tf.cast(rows["attributions"], tf.float32), 0.0)
         return {
             "score": target_scores(model_function, perturbed, rows["target"], self.activation),
             "mass": tf.reduce_sum(tf.reshape(held, (tf.shape(held)[0], -1)), axis=1),
         }
+
+    @property
+    def pairs(self):
+        """Model rows per example: the `nb_samples` subsets, then x itself."""
+        return self.nb_samples + 1
 
     # -- what each metric decides -------------------------------------------------
 
@@ -104,6 +116,10 @@ class SubsetCorrelation(Metric):
         """The hidden features of each pair, bool (B, prod(subset_shape))."""
         raise NotImplementedError
 
+    def drawn_mask(self, rows, x):
+        """The mask of the drawn subsets, broadcasting against x."""
+        return self.expand(self.draw(rows, x), x)
+
     def expand(self, chosen, x):
         """A mask of hidden features (B, ...) to a mask broadcasting against x."""
         return feature_mask(chosen, x)
@@ -116,7 +132,10 @@ class MuFidelity(SubsetCorrelation):
     the image with probability `subset_percent` (each cell covers all the
     channels of its pixels; tables: each feature); the score of an example
     is the correlation of the attribution mass hidden and the drop of the
-    output over `nb_samples` subsets:
+    output over `nb_samples` subsets (a cell is laid over the pixels as
+    `tf.image.resize(..., method="nearest")` lays it, as in xplique; only the
+    cells that cover a pixel are drawn, as on an 8x8 image whose 9x9 grid
+    leaves one row and one column of cells on no pixel):
 
         μF(x) = corr_S( sum_{i in S} a_i , f(x) - f(x_[S = baseline]) )
 
@@ -174,16 +193,24 @@ class MuFidelity(SubsetCorrelation):
             return tuple(int(d) for d in x.shape[1:3])
         return (self.grid_size, self.grid_size)
 
-    def draw(self, rows, x):
-        shape = self.subset_shape(x)
-        return row_draws(rows, self.nb_samples, (int(np.prod(shape)),)) < self.subset_percent
+    def drawn_mask(self, rows, x):
+        if len(x.shape) != 4:
+            return self.expand(row_subsets(rows, self.pairs, self.subset_shape(x)[0], self.subset_percent), x)
+        # Only the cells that cover a pixel are drawn: the others hide nothing.
+        size = tuple(int(d) for d in x.shape[1:3])
+        count, pixel_cells = seen_cells(self.subset_shape(x), size)
+        chosen = row_subsets(rows, self.pairs, count, self.subset_percent)
+        if pixel_cells is not None:
+            chosen = tf.gather(chosen, tf.constant(pixel_cells), axis=1)
+        return tf.reshape(chosen, (-1,) + size + (1,))
 
     def expand(self, chosen, x):
         if len(x.shape) != 4:
             return super().expand(chosen, x)
-        grid = tf.reshape(tf.cast(chosen, tf.float32), (-1,) + self.subset_shape(x) + (1,))
-        size = tuple(int(d) for d in x.shape[1:3])
-        return tf.image.resize(grid, size, method="nearest") > 0.5
+        grid, size = self.subset_shape(x), tuple(int(d) for d in x.shape[1:3])
+        flat = tf.reshape(chosen, (-1, grid[0] * grid[1]))
+        cells = tf.constant(grid_cells(grid, size))
+        return tf.reshape(tf.gather(flat, cells, axis=1), (-1,) + size + (1,))
 
 
 class FaithfulnessCorrelation(SubsetCorrelation):
@@ -267,9 +294,37 @@ class FaithfulnessCorrelation(SubsetCorrelation):
 
     def draw(self, rows, x):
         features = int(np.prod(rows["attributions"].shape[1:]))
-        uniform = row_draws(rows, self.nb_samples, (features,))
+        uniform = row_draws(rows, self.pairs, (features,))
         threshold = tf.math.top_k(uniform, self.subset_count(features)).values[:, -1:]
         return uniform >= threshold
+
+
+@functools.lru_cache(maxsize=32)
+def grid_cells(grid, size):
+    """The grid cell of every pixel, int32 (H * W,): a `grid` mask resized to `size` by nearest neighbour.
+
+    It is read from `tf.image.resize(..., method="nearest")` of the cells'
+    numbers (as xplique scales its grid), so that gathering a mask of cells
+    by it equals resizing the mask.
+    """
+    with tf.init_scope():
+        numbers = tf.reshape(tf.range(grid[0] * grid[1], dtype=tf.float32), (1,) + tuple(grid) + (1,))
+        resized = tf.image.resize(numbers, size, method="nearest")
+        return tf.cast(tf.reshape(resized, [-1]), tf.int32).numpy()
+
+
+@functools.lru_cache(maxsize=32)
+def seen_cells(grid, size):
+    """(C, pixel_cells): the C cells of `grid` that cover a pixel, and each pixel's among them.
+
+    `pixel_cells` is int32 (H * W,), or None when every pixel has a cell of
+    its own, in raster order (a grid at least as fine as the image): the
+    drawn cells are then the pixel mask itself.
+    """
+    seen, pixel_cells = np.unique(grid_cells(grid, size), return_inverse=True)
+    if len(seen) == len(pixel_cells):
+        return len(seen), None
+    return len(seen), pixel_cells.reshape(-1).astype(np.int32)
 
 
 def normalised(attributions):
