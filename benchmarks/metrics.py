@@ -22,9 +22,10 @@ The lower bound is the same number of model rows (the perturbed inputs,
 plus one prediction per image for MuFidelity, which reads f(x); Deletion
 and Insertion given the targets need none, their curves start or end at x)
 through a bare compiled call (`tf.function` of `model(rows,
-training=False)`, traced before timing), in batches of the size ours uses, outputs fetched as numpy. Its inputs are built once before
-timing (one full batch and the last, shorter one, each fed as often as ours
-sends such batches: a model's cost does not depend on the values).
+training=False)`, traced before timing), in batches of the size ours uses,
+outputs fetched as numpy. Its inputs are built once before timing (one full
+batch and the last, shorter one, each fed as often as ours sends such
+batches: a model's cost does not depend on the values).
 
 Targets: ours within 1.15x of the lower bound, xplique >= 3x slower than
 ours. The agreement of the mean scores with xplique's is printed (equal for
@@ -302,12 +303,13 @@ def main(argv=None):
         body = (
             f"{provenance(command, library_versions)}; {load} on {os.cpu_count()} shared cores.\n\n"
             f"Median wall-clock milliseconds per call over {args.repeats} interleaved round(s) of "
-            f"'calls per round' calls each, after one untimed round of each contender. Deletion and Insertion with steps={args.steps} (baseline 0), MuFidelity with "
+            f"'calls per round' calls each, after one untimed round of each contender. Deletion and "
+            f"Insertion with steps={args.steps} (baseline 0), MuFidelity with "
             f"grid_size=9, subset_percent=0.2, nb_samples={args.nb_samples}, on gradient saliency maps. The "
             f"lower bound is the same number of model rows (perturbed inputs, and one prediction per image "
-            f"for MuFidelity) through a bare compiled call (`tf.function` of the model) in batches of the rows per call ours "
-            f"uses, inputs built before timing. xplique gets the same batch size, model, inputs, "
-            f"attributions and targets.{missing}\n\n"
+            f"for MuFidelity) through a bare compiled call (`tf.function` of the model) in batches of the "
+            f"rows per call ours uses, inputs built before timing. xplique gets the same batch size, "
+            f"model, inputs, attributions and targets.{missing}\n\n"
             f"{table}\n\nTargets (wall-clock medians above):\n\n{targets}\n\n{notes}\n"
         )
         write_section(SECTION, body)
