@@ -6,8 +6,8 @@ pair is one kernel evaluation: an interpolation step, a noise draw, a
 perturbation or a background row, depending on the method. The loop cuts the
 pairs into batches of at most `batch_size` and calls the compiled step, which
 gathers each pair's per-example rows (`expand_rows`) and sums the pair
-results of every group of `group_size` consecutive pairs inside the graph. Groups cut by a batch
-boundary are completed here, and memory is bounded by one batch.
+results of every group of `group_size` consecutive pairs inside the graph.
+Groups cut by a batch boundary are completed here, and memory is bounded by one batch.
 
 Sums are taken in float64, in the graph and across batches, and rounded to
 float32 once at the end: a float32 result differs between two batch sizes

@@ -1,8 +1,8 @@
 """Counter-based random draws for batches of consecutive pairs, in the compiled step.
 
 A batch of the engine is a run of consecutive pairs, so one Philox call per
-batch (`philox_words`), its counter set by the batch's first pair, gives every pair the same
-draws whatever the batch it falls in: no per-pair loop, and results that do
+batch (`philox_words`), its counter set by the batch's first pair, gives
+every pair the same draws whatever the batch it falls in: no per-pair loop, and results that do
 not depend on `batch_size`. `pair_bits` addresses each pair by (example,
 sample) instead, for samplers whose sample k must not depend on the number
 of samples per example either (`num_samples="auto"` runs prefixes of a plan).
